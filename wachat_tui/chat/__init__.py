@@ -1,0 +1,1 @@
+"""Chat engine on llama.cpp: play any participant, swap, simulate."""

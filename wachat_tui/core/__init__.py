@@ -1,0 +1,1 @@
+"""The core: parsing, datasets, stats, projects. Standard library + light deps only."""

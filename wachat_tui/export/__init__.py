@@ -1,0 +1,1 @@
+"""Export: adapter + base → merged weights → GGUF → verified with llama.cpp."""

@@ -1,0 +1,1 @@
+"""Training: a separate process that speaks JSON-lines events. Nothing heavy imported here."""

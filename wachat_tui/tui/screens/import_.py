@@ -1,0 +1,387 @@
+"""Import pane: pick an export, see what was detected, pick "me", set options, create."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (
+    Button, DirectoryTree, Input, Label, LoadingIndicator, OptionList, Select, Static, Switch,
+)
+from textual.widgets.option_list import Option
+
+from ..messages import DatasetPreviewed, ExportParsed, ExportParseFailed, ProjectImported, TaskFailed
+from ..util import one_line, plural, short_path
+from ..widgets.charts import hbar
+from .base import PaneScreen
+
+EXPORT_SUFFIXES = (".txt", ".zip")
+
+
+class ExportTree(DirectoryTree):
+    """A directory tree showing folders and WhatsApp export candidates only."""
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        for path in paths:
+            if path.name.startswith("."):
+                continue
+            try:
+                if path.is_dir() or path.suffix.lower() in EXPORT_SUFFIXES:
+                    yield path
+            except OSError:
+                continue
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^\w-]+", "-", text.strip().lower(), flags=re.UNICODE).strip("-")
+    return s[:40] or "chat"
+
+
+class ImportScreen(PaneScreen):
+    MODE = "import"
+    MAIN_FOCUS = "#export-tree"
+    BINDINGS = [
+        Binding("ctrl+l", "focus_path", "Path", tooltip="Type or paste the path of an export"),
+        Binding("ctrl+s", "create_project", "Create project",
+                tooltip="Create (or refresh) the project from this export"),
+        Binding("m", "focus_me", "Pick me", tooltip="Choose which participant you are"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path: Path | None = None
+        self.parsed = None
+        self.me: str | None = None
+        self._preview_token = 0
+
+    def compose_pane(self) -> ComposeResult:
+        with Horizontal(id="import-body"):
+            with Vertical(id="import-left", classes="panel"):
+                yield Label("WhatsApp export", classes="section-title")
+                yield Input(placeholder="Paste a path to a .txt or .zip, Enter", id="path")
+                yield ExportTree(Path.cwd(), id="export-tree")
+            with VerticalScroll(id="import-right", classes="panel"):
+                yield Static(Text("Pick an export on the left (or paste its path) to see what "
+                                  "was detected.", style="italic"), id="detect")
+                yield LoadingIndicator(id="import-busy")
+                yield Static("", id="unparsed")
+                yield Label("Who are you?", classes="section-title", id="me-title")
+                yield OptionList(id="participants")
+                yield Label("Dataset options", classes="section-title")
+                with Horizontal(classes="form-row"):
+                    yield Label("Session gap (min)", classes="form-label")
+                    yield Input("60", id="gap", type="integer", classes="short-input")
+                    yield Label("Media", classes="form-label")
+                    yield Select([("tag <photo>…", "tag"), ("drop", "drop")], value="tag",
+                                 allow_blank=False, id="media", classes="short-select")
+                with Horizontal(classes="form-row"):
+                    yield Label("Redact numbers, e-mails, URLs", classes="form-label wide")
+                    yield Switch(False, id="redact")
+                with Horizontal(classes="form-row"):
+                    yield Label("Project name", classes="form-label")
+                    yield Input("", id="project-name", placeholder="chat", classes="name-input")
+                yield Static("", id="dataset-preview")
+                yield Button("Create project  ctrl+s", id="create", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#import-busy").display = False
+        tree = self.query_one(ExportTree)
+        tree.root.set_label(Text(short_path(tree.path), style="bold"))
+        open_file = getattr(self.app, "open_file", None)
+        if open_file is not None:
+            self.query_one("#path", Input).value = str(open_file)
+            self.load_file(open_file)
+
+    def project_changed(self, project) -> None:
+        pass  # the import pane works on files, not on the open project
+
+    # -- picking a file ------------------------------------------------------------------
+    def action_focus_path(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    def action_focus_me(self) -> None:
+        self.query_one("#participants", OptionList).focus()
+
+    @on(Input.Submitted, "#path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        raw = event.value.strip().strip("'\"")
+        if not raw:
+            return
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            tree = self.query_one(ExportTree)
+            tree.path = path
+            tree.focus()
+            return
+        self.load_file(path)
+
+    @on(DirectoryTree.FileSelected)
+    def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.query_one("#path", Input).value = str(event.path)
+        self.load_file(event.path)
+
+    def load_file(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.parsed = None
+        self.me = None
+        self.query_one("#create", Button).disabled = True
+        self.query_one("#import-busy").display = True
+        self.query_one("#detect", Static).update(Text(f"Reading {self.path.name}…", style="italic"))
+        self._parse(self.path)
+
+    @work(thread=True, exclusive=True, group="parse")
+    def _parse(self, path: Path) -> None:
+        try:
+            from ...core.parse import parse_export
+
+            parsed = parse_export(path)
+        except Exception as exc:
+            self.post_message(ExportParseFailed(str(path), one_line(exc)))
+            return
+        self.post_message(ExportParsed(str(path), parsed))
+
+    def on_export_parse_failed(self, message: ExportParseFailed) -> None:
+        self.query_one("#import-busy").display = False
+        self.query_one("#detect", Static).update(Text(f"✗ {message.error}", style="bold red"))
+        self.query_one("#participants", OptionList).clear_options()
+        self.query_one("#unparsed", Static).update("")
+        self.notify(message.error, title="Not a readable export", severity="error")
+
+    def on_export_parsed(self, message: ExportParsed) -> None:
+        if self.path is None or str(self.path) != message.path:
+            return
+        self.query_one("#import-busy").display = False
+        self.parsed = message.parsed
+        info = self.parsed.info
+        self.query_one("#detect", Static).update(self._detection_table(info, len(self.parsed.messages)))
+        unparsed = list(getattr(info, "unparsed", []) or [])
+        un = self.query_one("#unparsed", Static)
+        if unparsed:
+            text = Text(f"{plural(len(unparsed), 'line')} did not parse:\n", style="bold")
+            for lineno, line in unparsed[:3]:
+                text.append(f"  {lineno}: ", style="dim")
+                text.append(line[:70] + "\n")
+            un.update(text)
+        else:
+            un.update(Text("✓ every line parsed", style="green"))
+        counts = dict(getattr(info, "counts_by_author", {}) or {})
+        options = self.query_one("#participants", OptionList)
+        options.clear_options()
+        top = max(counts.values(), default=1)
+        for name in info.participants:
+            n = counts.get(name, 0)
+            label = Text.assemble((f"{name:<18.18}", "bold"), " ",
+                                  (f"{hbar(n, top, 12):<12}", "green"), f" {n:,} msgs")
+            options.add_option(Option(label, id=name))
+        # default project name: the chat's name or the file's stem
+        name_input = self.query_one("#project-name", Input)
+        existing = self._existing_project_for(message.path)
+        name_input.value = existing or slug(info.chat_name or Path(message.path).stem
+                                            .replace("WhatsApp Chat with ", ""))
+        guess = self._guess_me(info.participants)
+        if guess is not None:
+            options.highlighted = info.participants.index(guess)
+            self._choose_me(guess)
+        else:
+            options.highlighted = 0
+            self.query_one("#dataset-preview", Static).update(
+                Text("Pick who you are (m, then Enter) to preview the dataset.", style="italic"))
+        options.focus()
+
+    def _existing_project_for(self, path: str) -> str | None:
+        try:
+            from ...core.project import Project
+
+            for p in Project.list():
+                src = (p.config.get("source") or {}).get("file")
+                if src and Path(src).resolve() == Path(path).resolve():
+                    return p.name
+        except Exception:
+            return None
+        return None
+
+    def _guess_me(self, participants: list[str]) -> str | None:
+        project = self.project
+        if project is not None and project.me in participants:
+            return project.me
+        return None
+
+    def _detection_table(self, info, n_messages: int) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column()
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column()
+        kinds = dict(getattr(info, "counts_by_kind", {}) or {})
+        fmt = f"{info.date_order} · {info.time_format}"
+        table.add_row("File", Text(Path(self.path).name, style="bold"), "Platform",
+                      str(info.platform).capitalize())
+        table.add_row("Chat", info.chat_name or "—", "Dates", fmt)
+        table.add_row("Records", f"{n_messages:,}", "Encoding", str(info.encoding))
+        top = max(kinds.values(), default=1)
+        items = sorted(kinds.items(), key=lambda kv: -kv[1])
+        for i in range(0, len(items), 2):
+            row = []
+            for kind, n in items[i:i + 2]:
+                row += [kind, Text.assemble((f"{n:>6,} ", ""), (hbar(n, top, 8), "green"))]
+            while len(row) < 4:
+                row.append("")
+            table.add_row(*row)
+        return table
+
+    # -- picking "me" and the options → live preview --------------------------------------
+    @on(OptionList.OptionSelected, "#participants")
+    def _me_selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose_me(event.option.id)
+
+    def _choose_me(self, name: str | None) -> None:
+        self.me = name
+        self.query_one("#me-title", Label).update(
+            Text.assemble("Who are you?  ", (f"✓ {name}" if name else "", "bold green")))
+        self.query_one("#create", Button).disabled = name is None
+        self.preview()
+
+    @on(Input.Changed, "#gap")
+    @on(Select.Changed, "#media")
+    @on(Switch.Changed, "#redact")
+    def _options_changed(self) -> None:
+        self.preview()
+
+    def options(self):
+        from ...core.dataset import DatasetOptions
+
+        gap_text = self.query_one("#gap", Input).value.strip()
+        gap = int(gap_text) if gap_text.isdigit() else 60
+        media = self.query_one("#media", Select).value
+        redact = self.query_one("#redact", Switch).value
+        kwargs = {"session_gap_minutes": gap, "media": media if isinstance(media, str) else "tag",
+                  "redact": bool(redact)}
+        base = getattr(self.project, "options", None) if self.project is not None else None
+        if base is not None and self.me and self.project.me == self.me:
+            from dataclasses import replace
+
+            return replace(base, **kwargs)
+        return DatasetOptions(**kwargs)
+
+    def preview(self) -> None:
+        if self.parsed is None or not self.me:
+            return
+        self._preview_token += 1
+        try:
+            options = self.options()
+            options.validate()
+        except Exception as exc:
+            self.query_one("#dataset-preview", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
+            return
+        self.query_one("#dataset-preview", Static).update(Text("Building the dataset…", style="italic"))
+        self._build_preview(self._preview_token, self.parsed.messages, self.me, options)
+
+    @work(thread=True, exclusive=True, group="preview")
+    def _build_preview(self, token: int, messages, me: str, options) -> None:
+        try:
+            from ...core.dataset import build_dataset
+
+            result = build_dataset(messages, me, options)
+        except Exception as exc:
+            self.post_message(DatasetPreviewed(token, {"error": one_line(exc)}))
+            return
+        self.post_message(DatasetPreviewed(token, dict(getattr(result, "report", {}) or {})))
+
+    def on_dataset_previewed(self, message: DatasetPreviewed) -> None:
+        if message.token != self._preview_token:
+            return
+        self.query_one("#dataset-preview", Static).update(report_line(message.report))
+
+    # -- create ---------------------------------------------------------------------------
+    @on(Button.Pressed, "#create")
+    def _create_pressed(self) -> None:
+        self.action_create_project()
+
+    def action_create_project(self) -> None:
+        if self.path is None or self.parsed is None:
+            self.notify("Pick an export first.", severity="warning")
+            return
+        if not self.me:
+            self.notify("Pick who you are first (m).", severity="warning")
+            self.action_focus_me()
+            return
+        try:
+            options = self.options()
+            options.validate()
+        except Exception as exc:
+            self.notify(one_line(exc), severity="error")
+            return
+        name = slug(self.query_one("#project-name", Input).value or "chat")
+        self.query_one("#import-busy").display = True
+        self.query_one("#create", Button).disabled = True
+        self._import(self.path, self.me, name, options)
+
+    @work(thread=True, exclusive=True, group="import")
+    def _import(self, path: Path, me: str, name: str, options) -> None:
+        try:
+            from ...core.project import Project, import_export
+
+            refresh = any(getattr(p, "name", None) == name for p in Project.list())
+            project = import_export(path, me, name=name, options=options, refresh=refresh)
+        except Exception as exc:
+            self.post_message(TaskFailed("import", one_line(exc)))
+            return
+        self.post_message(ProjectImported(project.name))
+        self.app.call_from_thread(self._imported, project)
+
+    def _imported(self, project) -> None:
+        self.query_one("#import-busy").display = False
+        self.query_one("#create", Button).disabled = False
+        self.notify(f"Project “{project.name}” ready — you are {project.me}.", title="Imported")
+        self.app.open_project(project, mode="review")
+
+    def on_task_failed(self, message: TaskFailed) -> None:
+        self.query_one("#import-busy").display = False
+        self.query_one("#create", Button).disabled = self.me is None
+        self.notify(message.error, title=f"{message.what.capitalize()} failed", severity="error")
+
+
+def report_line(report: dict) -> Text:
+    """The dataset report as one line of counts (what a change of option does, live)."""
+    if "error" in report:
+        return Text(f"✗ {report['error']}", style="red")
+    text = Text("≈ ", style="dim")
+    shown = 0
+    for key, label in (("pairs", "pairs"), ("train_samples", "train samples"),
+                       ("validation_samples", "validation"), ("sessions", "sessions"),
+                       ("excluded", "excluded")):
+        value = _find_count(report, key)
+        if value is None:
+            continue
+        if shown:
+            text.append(" · ", style="dim")
+        text.append(f"{value:,}", style="bold")
+        text.append(f" {label}")
+        shown += 1
+    redactions = report.get("redactions") or report.get("redaction_counts")
+    if isinstance(redactions, dict) and sum(redactions.values()):
+        text.append(" · ", style="dim")
+        text.append(f"{sum(redactions.values()):,}", style="bold")
+        text.append(" redacted")
+    if not shown:
+        text = Text(", ".join(f"{k}: {v}" for k, v in report.items()
+                              if isinstance(v, (int, float)))[:200])
+    return text
+
+
+def _find_count(report: dict, key: str):
+    value = report.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    counts = report.get("counts")
+    if isinstance(counts, dict):
+        value = counts.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+    return None

@@ -1,0 +1,338 @@
+"""Review pane: the context → reply pairs (search, filter, jump, exclude) and style cards."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher, Input, Label, Select, Static, Switch
+
+from ..messages import DatasetPreviewed, TaskFailed
+from ..util import one_line, plural
+from ..widgets.pair_table import PairRow, PairTable
+from ..widgets.stats_cards import PersonCard, chat_summary
+from .import_ import report_line
+from .base import PaneScreen
+
+ALL = "__all__"
+
+
+class ReviewScreen(PaneScreen):
+    MODE = "review"
+    MAIN_FOCUS = "#pairs"
+    BINDINGS = [
+        Binding("x", "toggle_exclude", "Exclude/include",
+                tooltip="Exclude the highlighted pair from training (or include it again)"),
+        Binding("slash", "search", "Search", tooltip="Search contexts and replies"),
+        Binding("f", "cycle_persona", "Persona", tooltip="Show the pairs of one persona, or all"),
+        Binding("g", "goto_session", "Session", tooltip="Jump to a session number"),
+        Binding("s", "toggle_stats", "Stats/pairs", tooltip="Switch between the pairs and the style cards"),
+        Binding("o", "edit_options", "Options", tooltip="Edit the dataset options (live pair count)"),
+        Binding("ctrl+s", "apply_options", "Apply options",
+                tooltip="Rebuild the project's dataset with the options shown"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[PairRow] = []
+        self._preview_token = 0
+        self._messages_cache = None
+
+    def compose_pane(self) -> ComposeResult:
+        with ContentSwitcher(initial="pairs-view", id="review-switcher"):
+            with Vertical(id="pairs-view"):
+                with Horizontal(id="review-toolbar", classes="toolbar"):
+                    yield Input(placeholder="/ search", id="search")
+                    yield Select([("all people", ALL)], value=ALL, allow_blank=False, id="persona")
+                    yield Input(placeholder="g session", id="session", type="integer")
+                with Horizontal(id="review-options", classes="toolbar"):
+                    yield Label("gap", classes="form-label tight")
+                    yield Input("60", id="r-gap", type="integer", classes="tiny-input")
+                    yield Label("min reply", classes="form-label tight")
+                    yield Input("", id="r-min", type="integer", classes="tiny-input")
+                    yield Label("media", classes="form-label tight")
+                    yield Select([("tag", "tag"), ("drop", "drop")], value="tag", allow_blank=False,
+                                 id="r-media", classes="tiny-select")
+                    yield Label("redact", classes="form-label tight")
+                    yield Switch(False, id="r-redact")
+                yield Static("", id="pair-count")
+                yield PairTable(id="pairs")
+                yield Static("", id="pair-detail")
+            with VerticalScroll(id="stats-view"):
+                yield Static("", id="chat-summary")
+                yield HorizontalScroll(id="cards")
+        yield Static(Text("No project yet — press 0 to open one, or 1 to import an export.",
+                          style="italic"), id="review-empty", classes="empty-state")
+
+    # -- loading --------------------------------------------------------------------------
+    def project_changed(self, project) -> None:
+        self.query_one("#review-empty").display = project is None
+        self.query_one("#review-switcher").display = project is not None
+        self._messages_cache = None
+        if project is None:
+            return
+        opts = project.options
+        self._set_option_widgets(opts)
+        persona = self.query_one("#persona", Select)
+        persona.set_options([("all people", ALL)] + [(p, p) for p in project.personas or []])
+        persona.value = ALL
+        self.query_one("#pair-count", Static).update(Text("Loading pairs…", style="italic"))
+        self._load(project)
+
+    def _set_option_widgets(self, opts) -> None:
+        with self.prevent(Input.Changed, Select.Changed, Switch.Changed):
+            self.query_one("#r-gap", Input).value = str(getattr(opts, "session_gap_minutes", 60))
+            min_chars = getattr(opts, "min_reply_chars", None)
+            self.query_one("#r-min", Input).value = "" if min_chars is None else str(min_chars)
+            self.query_one("#r-media", Select).value = getattr(opts, "media", "tag")
+            self.query_one("#r-redact", Switch).value = bool(getattr(opts, "redact", False))
+
+    @work(thread=True, exclusive=True, group="review-load")
+    def _load(self, project) -> None:
+        try:
+            rows = [PairRow.from_any(p) for p in project.pairs()]
+        except Exception as exc:
+            self.post_message(TaskFailed("loading pairs", one_line(exc)))
+            return
+        stats = None
+        try:
+            stats = project.stats()
+        except Exception:
+            stats = None
+        self.app.call_from_thread(self._loaded, project, rows, stats)
+
+    def _loaded(self, project, rows: list[PairRow], stats) -> None:
+        if project is not self.project:
+            return
+        self.rows = rows
+        self.apply_filter()
+        self._show_stats(stats)
+        self.query_one(PairTable).focus()
+
+    def on_task_failed(self, message: TaskFailed) -> None:
+        self.notify(message.error, title=f"{message.what.capitalize()} failed", severity="error")
+
+    # -- table ----------------------------------------------------------------------------
+    def apply_filter(self) -> None:
+        needle = self.query_one("#search", Input).value.strip()
+        persona = self.query_one("#persona", Select).value
+        rows = [r for r in self.rows
+                if (persona in (ALL, Select.BLANK) or r.persona == persona) and r.matches(needle)]
+        self.query_one(PairTable).show(rows)
+        self._update_count(len(rows))
+        self._show_detail()
+
+    def _update_count(self, shown: int) -> None:
+        total = len(self.rows)
+        excluded = sum(r.excluded for r in self.rows)
+        val = sum(r.split.startswith("val") for r in self.rows)
+        text = Text()
+        text.append(f"{total:,}", style="bold")
+        text.append(" pairs · ")
+        text.append(f"{total - val:,}", style="bold")
+        text.append(" train · ")
+        text.append(f"{val:,}", style="bold")
+        text.append(" validation · ")
+        text.append(f"{excluded:,}", style="bold red" if excluded else "bold")
+        text.append(" excluded")
+        if shown != total:
+            text.append(f"   showing {shown:,}", style="dim")
+        self.query_one("#pair-count", Static).update(text)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        self.apply_filter()
+
+    @on(Select.Changed, "#persona")
+    def _persona_changed(self) -> None:
+        if self.rows:
+            self.apply_filter()
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one(PairTable).focus()
+
+    @on(Input.Submitted, "#session")
+    def _session_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if not value.isdigit():
+            return
+        target = int(value)
+        table = self.query_one(PairTable)
+        for index, pid in enumerate(table.rows):
+            row = table.rows_by_id.get(pid.value)
+            if row is not None and row.session >= target:
+                table.move_cursor(row=index)
+                break
+        else:
+            self.notify(f"No session {target} in the pairs shown.", severity="warning")
+        table.focus()
+
+    @on(PairTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        row = self.query_one(PairTable).current
+        detail = self.query_one("#pair-detail", Static)
+        if row is None:
+            detail.update(Text("No pair matches.", style="italic") if self.rows else "")
+            return
+        text = Text()
+        text.append(f"session {row.session} · {row.time[:16].replace('T', ' ')} · {row.split}",
+                    style="dim")
+        if row.excluded:
+            text.append("  ✗ excluded from training", style="bold red")
+        text.append("\n")
+        for author, said in row.context[-3:]:
+            text.append(f"{author}: ", style="bold")
+            text.append(said.replace("\n", " ⏎ ") + "\n")
+        text.append(f"→ {row.persona}: ", style="bold green")
+        text.append(row.reply.replace("\n", " ⏎ "))
+        detail.update(text)
+
+    # -- actions --------------------------------------------------------------------------
+    def action_toggle_exclude(self) -> None:
+        table = self.query_one(PairTable)
+        row = table.current
+        if row is None or self.project is None:
+            return
+        excluded = not row.excluded
+        table.mark(row.id, excluded)
+        for r in self.rows:
+            if r.id == row.id:
+                r.excluded = excluded
+        self._update_count(table.row_count)
+        self._show_detail()
+        self._save_exclusion(self.project, row.id, excluded)
+
+    @work(thread=True, group="exclude")
+    def _save_exclusion(self, project, pair_id: str, excluded: bool) -> None:
+        try:
+            project.set_excluded([pair_id], excluded=excluded)
+        except Exception as exc:
+            self.post_message(TaskFailed("saving the exclusion", one_line(exc)))
+
+    def action_search(self) -> None:
+        self.query_one(ContentSwitcher).current = "pairs-view"
+        self.query_one("#search", Input).focus()
+
+    def action_goto_session(self) -> None:
+        self.query_one(ContentSwitcher).current = "pairs-view"
+        self.query_one("#session", Input).focus()
+
+    def action_cycle_persona(self) -> None:
+        select = self.query_one("#persona", Select)
+        values = [ALL] + list(self.project.personas if self.project else [])
+        try:
+            i = values.index(select.value)
+        except ValueError:
+            i = 0
+        select.value = values[(i + 1) % len(values)]
+
+    def action_toggle_stats(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = "stats-view" if switcher.current == "pairs-view" else "pairs-view"
+        if switcher.current == "pairs-view":
+            self.query_one(PairTable).focus()
+        else:
+            self.query_one("#stats-view").focus()
+
+    def action_edit_options(self) -> None:
+        self.query_one(ContentSwitcher).current = "pairs-view"
+        self.query_one("#r-gap", Input).focus()
+
+    # -- stats ----------------------------------------------------------------------------
+    def _show_stats(self, stats) -> None:
+        cards = self.query_one("#cards", HorizontalScroll)
+        cards.remove_children()
+        if not isinstance(stats, dict):
+            self.query_one("#chat-summary", Static).update(Text("No stats yet.", style="italic"))
+            return
+        self.query_one("#chat-summary", Static).update(chat_summary(stats.get("chat") or {}))
+        people = stats.get("people") or {}
+        me = self.project.me if self.project else None
+        order = sorted(people, key=lambda n: (n != me, -(people[n].get("messages") or 0)))
+        cards.mount_all(PersonCard(name, people[name], me=name == me) for name in order)
+
+    # -- options → live count -------------------------------------------------------------
+    def _options_from_widgets(self):
+        opts = self.project.options
+        gap = self.query_one("#r-gap", Input).value.strip()
+        min_chars = self.query_one("#r-min", Input).value.strip()
+        media = self.query_one("#r-media", Select).value
+        changes = {
+            "session_gap_minutes": int(gap) if gap.isdigit() else opts.session_gap_minutes,
+            "media": media if isinstance(media, str) else opts.media,
+            "redact": bool(self.query_one("#r-redact", Switch).value),
+        }
+        if hasattr(opts, "min_reply_chars") and min_chars.isdigit():
+            changes["min_reply_chars"] = int(min_chars)
+        return replace(opts, **changes)
+
+    @on(Input.Changed, "#r-gap")
+    @on(Input.Changed, "#r-min")
+    @on(Select.Changed, "#r-media")
+    @on(Switch.Changed, "#r-redact")
+    def _option_changed(self) -> None:
+        if self.project is None:
+            return
+        try:
+            options = self._options_from_widgets()
+            options.validate()
+        except Exception as exc:
+            self.query_one("#pair-count", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
+            return
+        self._preview_token += 1
+        self.query_one("#pair-count", Static).update(Text("Counting pairs…", style="italic"))
+        self._preview(self._preview_token, self.project, options)
+
+    @work(thread=True, exclusive=True, group="review-preview")
+    def _preview(self, token: int, project, options) -> None:
+        try:
+            from ...core.dataset import build_dataset
+
+            if self._messages_cache is None:
+                self._messages_cache = list(project.messages())
+            exclusions = [r.id for r in self.rows if r.excluded]
+            result = build_dataset(self._messages_cache, project.me, options, exclusions=exclusions)
+            report = dict(getattr(result, "report", {}) or {})
+        except Exception as exc:
+            report = {"error": one_line(exc)}
+        self.post_message(DatasetPreviewed(token, report))
+
+    def on_dataset_previewed(self, message: DatasetPreviewed) -> None:
+        if message.token != self._preview_token:
+            return
+        line = Text("With these options: ", style="dim")
+        line.append_text(report_line(message.report))
+        line.append("   ctrl+s apply", style="dim")
+        self.query_one("#pair-count", Static).update(line)
+
+    def action_apply_options(self) -> None:
+        if self.project is None:
+            return
+        try:
+            options = self._options_from_widgets()
+            options.validate()
+        except Exception as exc:
+            self.notify(one_line(exc), severity="error")
+            return
+        self.query_one("#pair-count", Static).update(Text("Rebuilding the dataset…", style="italic"))
+        self._rebuild(self.project, options)
+
+    @work(thread=True, exclusive=True, group="review-rebuild")
+    def _rebuild(self, project, options) -> None:
+        try:
+            project.rebuild(options=options)
+        except Exception as exc:
+            self.post_message(TaskFailed("rebuilding the dataset", one_line(exc)))
+            return
+        self.app.call_from_thread(self._rebuilt, project)
+
+    def _rebuilt(self, project) -> None:
+        self.notify("Dataset rebuilt with the new options.")
+        self.sync_project(force=True)
