@@ -522,6 +522,7 @@ def build_dataset(
         "participants": participants,
         "personas": personas,
         "is_group": is_group,
+        "session_gap_minutes": options.session_gap_minutes,
         "turns": sum(len(s) for s in sessions),
         "sessions": len(sessions),
         "sessions_used": len(usable),

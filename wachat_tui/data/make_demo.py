@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import random
 import re
-import string
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,6 +29,9 @@ ME = "Maya"
 FRIEND = "Leo"
 FIRST_DAY = date(2024, 3, 2)
 LAST_DAY = date(2024, 7, 28)
+# Days that belong to a storyline alone (ill, away in Lisbon, the birthday, moving day).
+QUIET_DAYS = {"2024-03-27", "2024-03-28", "2024-05-09", "2024-05-10", "2024-05-11", "2024-05-12",
+              "2024-06-02", "2024-06-07", "2024-07-06", "2024-07-13"}
 NEWLINE = "¶"  # marks a line break inside one message in the scripts below
 
 ENCRYPTION_NOTICE = (
@@ -157,7 +159,7 @@ STORY: list[tuple[str, str, list[str]]] = [
         "L: He has nine people and a lot of optimism.",
         "M: hahaha i love ur dad",
     ]),
-    ("2024-04-04", "19:15", [
+    ("2024-04-04", "21:40", [
         "L: Parents' evening survived. Four hours of talking about homework.",
         "M: omg u must be so tired | any weird parents",
         "L: One dad asked if I could give his son less physics. Not easier physics, just less of it.",
@@ -177,7 +179,7 @@ STORY: list[tuple[str, str, list[str]]] = [
         "M: okay okay this is happening | im so excited 🙈✨",
     ]),
     ("2024-04-12", "13:05", [
-        "L: Found flights for the 9th to the 12th. £89 each if we book this week.",
+        "L: Found flights for the 9th to the 12th. £89 each if we book this week. [edited]",
         "L: https://www.skyscanner.net/transport/flights/lond/lis/240509/240512/",
         "M: omg thats so cheap | wait what time is the flight",
         "L: 7:15 in the morning. I know, I know.",
@@ -278,7 +280,7 @@ STORY: list[tuple[str, str, list[str]]] = [
         "M: [photo: breakfast of champions]",
     ]),
     ("2024-05-11", "19:50", [
-        "L: I booked the restaurant for 8:30. The number's +351 21 342 1188 in case we're late.",
+        "L: I booked the restaurant for 8:30. The number's +351 21 342 1188 in case we're late. [edited]",
         "M: we will definitely be late | priya is still doing her hair",
         "L: Can you call them if it's past 8:45? My Portuguese is limited to obrigado.",
         "M: my portuguese is obrigado and pastel | we're doomed",
@@ -322,7 +324,7 @@ STORY: list[tuple[str, str, list[str]]] = [
         "L: Fair enough.",
     ]),
     ("2024-05-29", "21:10", [
-        "M: interview is tuesday | help | what do they even ask",
+        "M: interview is tuesday | help | what do they even ask [edited]",
         "L: Here are the ones I'd prepare for:¶1. Tell us about a project you're proud of.¶2. A time you disagreed with a client.¶3. Why Northlight?¶4. Where do you see yourself in five years?",
         "M: omg ur so organised | 2 is easy | the blue logo saga",
         "L: Exactly. That's a great story if you tell it the right way.",
@@ -435,6 +437,8 @@ STORY: list[tuple[str, str, list[str]]] = [
         "L: Of course he did. Thank you, Maya. Really. That was one of the best birthdays I've had.",
         "M: 🥹 | u deserve it | also the mug is yours now",
         "L: The leaning mug of Pisa. It's going on the shelf of honour.",
+        "M: good | oh and the climbing voucher is in the card | the code is 6011 0009 9013 9424 | it expires in december",
+        "L: Thank you, that's so generous. Tom and I will go next weekend.",
         "M: good | night birthday boy ✨",
     ]),
     ("2024-07-08", "08:45", [
@@ -496,141 +500,155 @@ STORY: list[tuple[str, str, list[str]]] = [
 # Everyday conversations: a template is a list of script lines with {slots}.
 FILLERS: list[list[str]] = [
     # food
-    ["M: what are u having for dinner | im starving",
-     "L: Probably {dish} again. What about you?",
-     "M: {takeaway} 🙈 | dont judge me",
-     "L: No judgement here. That sounds better than mine to be honest."],
-    ["L: I tried a new recipe tonight. {dish_fancy}.",
-     "M: omg fancy | how was it",
-     "L: Edible. Tom said it was 'interesting', which I'm choosing to take as a compliment.",
-     "M: hahaha interesting is never good | send a photo next time"],
+    ["M: {what are u having for dinner~whats for dinner at urs~dinner plans??} | {im starving~i am so hungry~i could eat a horse}",
+     "L: Probably {dish} again. {What about you?~You?~How about you?}",
+     "M: {takeaway} 🙈 | {dont judge me~no judgement pls~i deserve it}",
+     "L: {No judgement here. That sounds better than mine to be honest.~Honestly, that sounds great.~Fair enough. You've earned it.}"],
+    ["L: I tried a new recipe {tonight~this evening~for dinner}. {dish_fancy}.",
+     "M: omg fancy | {how was it~did it work~was it good}",
+     "L: {Edible. Tom said it was 'interesting', which I'm choosing to take as a compliment.~Not bad for a first try. A bit too much chilli.~Surprisingly good. I'm quite proud of it.}",
+     "M: {hahaha interesting is never good~look at u~chef leo} | {send a photo next time~i want to try it~invite me next time}"],
     ["L: [photo: {dish_fancy}, attempt two]",
-     "M: wait that looks amazing | can u cook for me sometime",
-     "L: Of course. Come over next week and I'll make it again.",
-     "M: yesss ✨"],
-    ["M: i made {bake} | it looks weird | but it tastes good",
+     "M: {wait that looks amazing~omg~okay that looks so good} | {can u cook for me sometime~i want some~why am i not there}",
+     "L: {Of course. Come over next week and I'll make it again.~Next time, I promise. There's plenty.~I'll save you some.}",
+     "M: {yesss ✨~deal~okay okay holding u to that}"],
+    ["M: i made {bake} | {it looks weird~it looks a bit sad~its a bit burnt} | but it tastes good",
      "M: [photo]",
-     "L: That looks great. I'd eat that.",
-     "M: u can have a piece tomorrow | if theres any left | no promises"],
+     "L: {That looks great. I'd eat that.~It looks fine to me. Very rustic.~Looks delicious, honestly.}",
+     "M: {u can have a piece tomorrow~ill bring u some} | {if theres any left~no promises~if miso doesnt get it first}"],
     ["M: i ate so much {snack} | why am i like this",
-     "L: Because {snack} is great. No regrets.",
+     "L: {Because {snack} is great. No regrets.~It happens to the best of us.~Same here, I finished a whole bag of crisps.}",
      "M: okay okay ur right | no regrets 🙈"],
-    ["L: Do you know any good places for lunch near {area}? Meeting my brother there on Saturday.",
+    ["#morning",
+     "L: Do you know any good places for lunch near {area}? {Meeting my brother~Meeting Tom~Seeing my dad} there at one.",
      "M: omg yes | {cafe} | get the {cafe_dish}",
-     "L: Perfect, thanks. I'll report back.",
-     "+{long} L: The {cafe_dish} was as good as you said. Sam loved it.",
-     "M: told u ✨"],
-    ["M: coffee in the morning?? | i need to see a human",
-     "L: I'm free before school, around 7:45. The usual place?",
-     "M: 7:45 is so early | okay fine | for u",
+     "L: {Perfect, thanks. I'll report back.~Thanks! Noted.~Great, cheers.}",
+     "+{long} L: The {cafe_dish} was as good as you said. {Thanks for the tip.~Everyone loved it.~Good call.}",
+     "M: {told u ✨~i am always right~yesss}"],
+    ["#evening night",
+     "M: coffee {in the morning~tomorrow~before work}?? | i need to see a human",
+     "L: I'm free before school, around {7:45~8~half 7}. The usual place?",
+     "M: {that is so early~why are teachers like this} | okay fine | for u",
      "L: I'll get your oat latte in if I'm there first."],
     # work
-    ["M: {client_drama}",
-     "L: Oh no. What did you say?",
-     "M: i said 'great idea' | and then screamed into a cushion",
-     "L: lol that's very professional. Is it still due {deadline}?",
-     "M: yes | i want to lie down | forever"],
-    ["L: Long day. Year 9 set fire to a piece of paper during the practical.",
+    ["#weekday",
+     "M: {client_drama}",
+     "L: {Oh no. What did you say?~That's ridiculous. How did you react?~Mate. What did you tell them?}",
+     "M: i said 'great idea' | and then {screamed into a cushion~went for a very long walk~ate a whole croissant in silence}",
+     "L: {lol that's very professional.~Very professional of you lol.~That's the only sensible response.} Is it still due {deadline}?",
+     "M: yes | {i want to lie down~send help~i need a holiday} | forever"],
+    ["#weekday afternoon evening night",
+     "L: Long day. {Year 9~Year 10~My form group} set fire to a piece of paper during the practical.",
      "M: omg | is everyone okay",
      "L: Everyone is fine. The paper is not. I've never seen a fire blanket used so fast.",
-     "M: hahaha the paper didnt deserve that | u need a holiday"],
-    ["L: Marking {n_books} exercise books tonight. Send help.",
+     "M: {hahaha the paper didnt deserve that~rip the paper 😂} | u need a holiday"],
+    ["#weekday",
+     "L: Marking {n_books} exercise books tonight. {Send help.~Wish me luck.~Pray for me.}",
      "M: sending help | and snacks | and moral support ✨",
-     "L: Thanks. One of them drew a very good picture of me as a dinosaur.",
-     "M: hahaha did u give it a good mark | pls say yes",
-     "L: Full marks for the dinosaur, zero for the physics."],
-    ["M: i had the best meeting today | nobody talked for an hour | they just let me design",
-     "L: That's rare. What did you make?",
+     "L: {Thanks. One of them drew a very good picture of me as a dinosaur.~Thanks. Someone wrote their answers as a poem.~Cheers. One kid just wrote 'I don't know' very neatly on every page.}",
+     "M: {hahaha~omg~hahahaha} | {pls give them a good mark~that kid is going places~i love them}",
+     "L: {Full marks for creativity, zero for the physics.~I gave them a sticker. It felt fair.~I'm keeping that one.}"],
+    ["#weekday afternoon evening night",
+     "M: i had the best {meeting~day~afternoon} today | nobody {talked~interrupted me} for an hour | they just let me design",
+     "L: {That's rare. What did you make?~Nice. What are you working on?~Sounds like a good day. What was it?}",
      "M: {design_thing} | its so pretty | i cant show u yet tho",
-     "L: Fair enough. I'll wait for the big reveal."],
-    ["M: jonas brought his sourdough starter to work | its called gerald | it lives on my desk now",
+     "L: {Fair enough. I'll wait for the big reveal.~Top secret. I understand.~I look forward to the reveal.}"],
+    ["#weekday",
+     "M: jonas brought his sourdough starter to work | its called gerald | it lives on my desk now",
      "L: lol why does it live on your desk?",
      "M: because it likes the light | apparently | i am a babysitter now",
      "L: Take good care of Gerald."],
-    ["L: Staff meeting ran over by an hour. We spent 40 minutes talking about the photocopier.",
-     "M: the photocopier deserves it | what did it do",
-     "L: It's jammed since February. Nobody knows how to fix it. It's become a bit of a legend.",
-     "M: hahaha the haunted photocopier"],
-    ["M: {work_win}",
-     "L: That's brilliant, well done. You should be proud.",
+    ["#weekday afternoon evening night",
+     "L: {Staff meeting~The department meeting~Today's briefing} ran over by an hour. We spent 40 minutes talking about the photocopier.",
+     "M: {the photocopier deserves it~omg} | what did it do",
+     "L: It's been jammed since February. Nobody knows how to fix it. It's become a bit of a legend.",
+     "M: {hahaha the haunted photocopier~the photocopier of doom 😂}"],
+    ["#weekday afternoon evening night",
+     "M: {work_win}",
+     "L: {That's brilliant, well done. You should be proud.~Amazing. Told you you're good at this.~Well done! That's great news.}",
      "M: okay okay i am a bit proud | thank u 🥹"],
-    ["M: is it bad if i take a nap at lunch | asking for me",
-     "L: Not bad at all. I'm jealous. I get 25 minutes and half of it is queueing for the microwave.",
-     "M: the microwave queue 😂 | teacher life"],
+    ["#weekday lunch",
+     "M: is it bad if i take a nap at lunch | asking for me",
+     "L: {Not bad at all. I'm jealous. I get 25 minutes and half of it is queueing for the microwave.~Not at all. I'd nap too if I had anywhere to lie down.}",
+     "M: {the microwave queue 😂 | teacher life~do it in the supply cupboard | nobody will know}"],
     # cat
     ["M: [photo: {miso_caption}]",
-     "L: lol she looks very serious.",
+     "L: {lol she looks very serious.~She looks like she's about to file a complaint.~What a face.}",
      "M: she is always serious | she is a business cat",
-     "L: What business is she in?"
-     , "M: knocking things off tables | she is the ceo"],
+     "L: {What business is she in?~What's her job title?}",
+     "M: {knocking things off tables | she is the ceo~professional napping | very successful}"],
     ["M: miso {miso_crime} | i cant even be mad | look at her face",
      "M: [photo]",
-     "L: That face is not sorry at all.",
-     "M: not even a little bit 🙈"],
+     "L: {That face is not sorry at all.~She doesn't look sorry.~Zero regret in those eyes.}",
+     "M: {not even a little bit 🙈~never 😂~she never is}"],
     ["L: How's Miso doing?",
-     "M: she is perfect | she sat on my laptop during a call | everyone loved her",
-     "L: She's the real designer in the house."],
+     "M: she is perfect | {she sat on my laptop during a call~she caught a fly~she learned to open the cupboard} | {everyone loved her~im so proud~i am scared}",
+     "L: {She's the real designer in the house.~She's a genius lol.~That cat is smarter than both of us.}"],
     # tv / films / books
     ["M: have u watched {show} yet",
-     "L: Not yet. Is it good?",
+     "L: {Not yet. Is it good?~No, should I?~I've heard good things. Worth it?}",
      "M: omg yes | watch it tonight | i need someone to talk to about it",
-     "L: Okay, I'll start it tonight. No spoilers please.",
-     "+{long} L: Just watched two episodes. I see what you mean, it's really good.",
-     "M: right?? | wait until episode 4 | thats all im saying"],
+     "L: {Okay, I'll start it tonight. No spoilers please.~Alright, I'll give it a go.}",
+     "+{long} L: {Just watched two episodes. I see what you mean, it's really good.~Two episodes in. I'm hooked.}",
+     "M: right?? | wait until episode {4~5~6} | thats all im saying"],
     ["L: Just finished {book}. I think you'd really like it.",
      "M: whats it about | no spoilers",
      "L: It's hard to explain without spoilers. Trust me on this one.",
-     "M: okay okay lend it to me | i will read it in like 6 months"],
-    ["M: bake off tonight | are u watching",
-     "L: Of course. It's the bread week, isn't it?",
+     "M: okay okay lend it to me | i will read it in like {6 months~a year~2027}"],
+    ["#evening night",
+     "M: bake off {tonight~is on}!! | are u watching",
+     "L: Of course. {It's bread week, isn't it?~Wouldn't miss it.}",
      "M: yes!!! | my favourite",
-     "+{short} L: That collapsed loaf was heartbreaking.",
+     "+{short} L: {That collapsed loaf was heartbreaking.~The technical was brutal this week.~I can't believe he forgot the sugar.}",
      "M: noooo i felt so bad for him | he tried so hard 🥹"],
     ["L: Have you seen {film}? Thinking of watching it tonight.",
-     "M: yes!! | its so good | cry warning tho",
-     "L: Noted. I'll get tissues ready lol."],
+     "M: yes!! | its so good | {cry warning tho~watch it with snacks~no phone allowed}",
+     "L: {Noted. I'll get tissues ready lol.~Got it. Snacks are ready.~Understood.}"],
     ["M: what should i watch tonight | i want something easy",
      "L: {show} is good if you haven't seen it. Or Paddington 2, which is always the answer.",
-     "M: paddington 2 it is | a perfect film"],
+     "M: {paddington 2 it is | a perfect film~ooh ok~paddington 2 obviously}"],
     # weekend / plans
-    ["L: What are you up to this weekend?",
+    ["#wed thu fri",
+     "L: What are you up to this weekend?",
      "M: {weekend_plan} | u",
      "L: {weekend_plan_leo}",
-     "M: nice | we should do something sunday maybe",
-     "L: Sounds good. Let me know."],
-    ["M: pub quiz on wednesday?? | we need to defend our title",
-     "L: We came fourth last time. I'm not sure there's a title to defend.",
-     "M: fourth is basically first | if u think about it",
+     "M: {nice~ooh nice~sounds good} | we should do something sunday maybe",
+     "L: {Sounds good. Let me know.~Yes, let's do that.~I'm up for that.}"],
+    ["#sun mon tue",
+     "M: pub quiz on wednesday?? | we need to defend our title",
+     "L: We came {fourth~fifth~third} last time. I'm not sure there's a title to defend.",
+     "M: {fourth is basically first~its about the spirit} | if u think about it",
      "L: lol I'm in. I'll tell Tom."],
-    ["L: We lost the pub quiz on the last question. The capital of Australia.",
-     "M: omg | its canberra right",
-     "L: Yes. Tom was very confident it was Sydney.",
-     "M: hahaha poor tom | we need to let him go",
+    ["#wed evening night",
+     "L: We lost the pub quiz on the last question. {The capital of Australia.~How many hearts an octopus has.~The year the Titanic sank.}",
+     "M: omg | {i would have known that~noooo} | who got it wrong",
+     "L: {Tom was very confident.~Tom. Obviously.~Tom changed our answer at the last second.}",
+     "M: {hahaha poor tom | we need to let him go~tom!!! | why is it always tom}",
      "L: We can't fire Tom, he brings the crisps."],
     ["M: bored | entertain me",
-     "L: Here's a fact: octopuses have three hearts.",
-     "M: omg wait really | three?? | greedy",
-     "L: Very greedy lol. They also have blue blood.",
-     "M: okay that is a good fact | thank u"],
-    ["M: sunday walk?? | the weather is supposed to be nice",
-     "L: I'm in. The river or the park?",
+     "L: {Here's a fact: octopuses have three hearts.~Here's a fact: a day on Venus is longer than its year.~Fun fact: honey never goes off.}",
+     "M: omg wait really | {greedy~that cant be true~why} | {okay that is a good fact~teach me more}",
+     "L: {I'm a physics teacher, facts are my job lol.~Told you. I have hundreds of these.}"],
+    ["#fri sat",
+     "M: sunday walk?? | the weather is supposed to be nice",
+     "L: {I'm in. The river or the park?~Sounds good. Where?}",
      "M: park | theres a coffee van | and dogs",
-     "L: Sounds good. Eleven at the gate?",
-     "M: perfect ✨"],
+     "L: Sounds good. {Eleven~Half ten~Twelve} at the gate?",
+     "M: {perfect ✨~see u there~yesss}"],
     ["L: Are we still on for {day}?",
      "M: yes!! | what time again",
      "L: {time_leo} at the usual place.",
-     "M: okay okay see u there"],
-    ["M: cant do {day} anymore 🥹 | work stuff | sorry sorry",
-     "L: No worries at all. Another time.",
+     "M: {okay okay see u there~perfect~cant wait ✨}"],
+    ["M: cant do {day} anymore 🥹 | {work stuff~jess needs me~i have a migraine} | sorry sorry",
+     "L: {No worries at all. Another time.~Don't worry about it. Feel better.~That's fine, honestly.}",
      "M: next week?? | i promise",
-     "L: Next week is good."],
+     "L: {Next week is good.~Sounds good.~Deal.}"],
     # running / health
-    ["L: Went for a {km}k run this morning. Legs are jelly.",
+    ["L: Went for a {km}k run this morning. {Legs are jelly.~I'm exhausted.~It was freezing.}",
      "M: omg look at u | the gazelle",
-     "L: A very tired gazelle. My knee is complaining a bit.",
-     "M: stretch!! | pls | i dont want to carry u"],
-    ["M: i went to yoga | i fell over | twice",
+     "L: {A very tired gazelle. My knee is complaining a bit.~Thanks. The gazelle needs a nap now.}",
+     "M: stretch!! | pls | {i dont want to carry u~and drink water}"],
+    ["M: i went to yoga | i fell over | {twice~three times~onto a stranger}",
      "L: Were you okay? What happened?",
      "M: tree pose | i am not a tree | i am a very small bush",
      "L: lol everyone falls over in tree pose. It's practically the rules."],
@@ -640,41 +658,42 @@ FILLERS: list[list[str]] = [
      "M: good | i have soup debts to repay"],
     # random / memes
     ["M: [photo]",
-     "M: this is literally u",
-     "L: lol that's a bit too accurate.",
-     "M: hahaha i knew it"],
+     "M: {this is literally u~this is u and u know it~found ur twin}",
+     "L: {lol that's a bit too accurate.~I don't know what you mean lol.~Rude. Accurate, but rude.}",
+     "M: {hahaha i knew it~hahahaha~u know its true}"],
     ["L: [photo]",
-     "L: Thought of you when I saw this.",
+     "L: {Thought of you when I saw this.~This made me think of you.}",
      "M: hahahaha | i need this | where did u find it",
-     "L: It was in the window of a shop near school. I can get it for you if you want."],
+     "L: {It was in the window of a shop near school. I can get it for you if you want.~At the market. I'll get you one next time.}"],
     ["M: [gif]",
      "L: lol what is that from?",
-     "M: no idea | but its how i feel today"],
+     "M: no idea | but its how i feel {today~right now~about mondays}"],
     ["M: [sticker]",
-     "L: Is that a duck?",
+     "L: {Is that a duck?~What is that?~Is that meant to be me?}",
      "M: its a very emotional duck | its me"],
     ["M: listen to this | {song} | its so good",
-     "L: Listening now. That's a great song, thanks.",
-     "M: i have played it 40 times today | no exaggeration"],
+     "L: {Listening now. That's a great song, thanks.~Just listened. Really good.~Nice, adding it to my running playlist.}",
+     "M: i have played it {40~25~100} times today | no exaggeration"],
     ["L: Have you heard {podcast}? I've been listening on the way to work.",
      "M: no | is it good",
-     "L: Really good. Start with the episode about the sandwich heist.",
-     "M: a sandwich heist?? | okay im listening"],
-    ["M: i saw a dog today | he was wearing boots | tiny boots",
-     "L: That's the best thing I've heard all week.",
-     "M: i almost cried | four tiny boots leo"],
-    ["M: wait | do u remember the name of that place | the one with the dumplings",
-     "L: Dumpling Corner? By the station?",
+     "L: Really good. Start with the episode about the {sandwich heist~haunted lighthouse~man who sold the Eiffel Tower}.",
+     "M: {wait what~okay im listening~that sounds insane} | {downloading now~adding it}"],
+    ["M: i saw a dog today | he was wearing {boots~a raincoat~a tiny hat} | {tiny boots~the cutest thing~i cant}",
+     "L: {That's the best thing I've heard all week.~Did you get a photo?~Amazing. What kind of dog?}",
+     "M: i almost cried | {four tiny boots leo~he was so proud~i need a dog}"],
+    ["M: wait | do u remember the name of that place | the one with the {dumplings~ramen~good chips}",
+     "L: {Dumpling Corner? By the station?~The one by the station? I think it's called Noodle House.~Lucky Fish? Near the canal.}",
      "M: yes!! | thank u | my brain is empty today"],
     ["L: Quick question: what's the name of the app you use for your budget?",
      "M: pennywise | like the clown | but for money",
      "L: lol brilliant. Downloading now."],
     ["M: i bought another plant 🙈",
      "L: How many is that now?",
-     "M: like 23 | i have a problem",
+     "M: like {23~26~30} | i have a problem",
      "L: You have a jungle. That's different.",
      "M: a jungle!! | i like that ✨"],
-    ["M: jess is visiting this weekend | shes bringing her new boyfriend",
+    ["#lunch afternoon",
+     "M: jess is coming over tonight | shes bringing her new boyfriend",
      "L: Oh nice. What's he like?",
      "M: no idea | he plays the bass | thats all i know",
      "L: That's a good start. Everyone needs a bass player.",
@@ -687,22 +706,25 @@ FILLERS: list[list[str]] = [
      "L: It's one of the great mysteries of the universe.",
      "M: physics teacher pls explain",
      "L: lol I'm afraid even physics can't explain the 38 bus."],
-    ["L: It's raining so hard here. I got soaked walking to the shop.",
+    ["L: It's raining so hard here. I got soaked walking to {the shop~school~the station}.",
      "M: same | my umbrella turned inside out | i gave up",
-     "L: Classic. Dry socks and tea then."],
-    ["M: its so sunny today | i want to lie in a park",
-     "L: Same. I'm stuck inside with year 11 revising electricity.",
+     "L: {Classic. Dry socks and tea then.~The weather has no respect lol.}"],
+    ["#weekday morning lunch afternoon",
+     "M: its so sunny today | i want to lie in a park",
+     "L: Same. I'm stuck inside with {year 11 revising electricity~a pile of marking~a broken projector}.",
      "M: noooo | escape",
      "L: Tempting lol. Enjoy it for me."],
-    ["M: i cant sleep | its 1am | my brain is doing the thing",
+    ["#night",
+     "M: i cant sleep | my brain is doing the thing",
      "L: Still up too. What's your brain doing?",
-     "M: replaying something i said in 2016 | for no reason",
-     "L: Everyone does that. Try the boring podcast about trains, it works every time.",
+     "M: {replaying something i said in 2016~planning my whole life~thinking about whether fish get thirsty} | for no reason",
+     "L: {Everyone does that. Try the boring podcast about trains, it works every time.~Classic. Put your phone down and try again.}",
      "M: okay okay | night 🙈"],
-    ["L: Sorry, I completely forgot to reply earlier. Busy day.",
+    ["#evening night",
+     "L: Sorry, I completely forgot to reply earlier. Busy day.",
      "M: no worries | hows ur day been",
-     "L: Long but fine. Yours?",
-     "M: chaotic | but good chaotic"],
+     "L: {Long but fine. Yours?~Chaotic. How about yours?~Not bad. Yours?}",
+     "M: {chaotic | but good chaotic~slow | i did nothing~good | i had a nice lunch}"],
     ["M: [deleted]",
      "L: What did you delete? Now I'm curious.",
      "M: nothing!! | a typo | a very embarrassing typo",
@@ -724,27 +746,31 @@ FILLERS: list[list[str]] = [
      "M: thank u ✨"],
     ["M: can u recommend a book | i need something light",
      "L: Try {book}. It's funny and quite short.",
-     "M: okay okay adding it to the list | the list is 40 books long"],
+     "M: okay okay adding it to the list | the list is {40~50~60} books long"],
     ["L: I'm thinking of getting a bike. Do you think that's a good idea?",
      "M: yes!! | u can cycle to school | and be one of those people",
      "L: What people?",
      "M: the ones in the lycra | very serious | with the little mirrors",
      "L: I promise I won't get the little mirrors."],
-    ["M: its monday | why is it monday",
-     "L: I know. It came out of nowhere.",
+    ["#mon",
+     "M: its monday | why is it monday",
+     "L: {I know. It came out of nowhere.~Every week, somehow.~Mondays should be illegal.}",
      "M: i need a coffee | a big one | like a bucket"],
-    ["L: Friday at last. Any plans tonight?",
+    ["#fri afternoon evening",
+     "L: Friday at last. Any plans tonight?",
      "M: sofa | pizza | miso | the dream ✨ | u",
-     "L: Same, more or less. Minus the cat."],
+     "L: {Same, more or less. Minus the cat.~Football, then an early night.~Tom's cooking, so probably food poisoning lol.}"],
     ["M: my mum just sent me a photo of her new haircut | and asked what i think",
      "M: [photo]",
      "L: That looks nice actually. Very stylish.",
      "M: it does right | i was scared to open it haha"],
-    ["M: did u see the moon tonight | its huge",
+    ["#night",
+     "M: did u see the moon tonight | its huge",
      "L: Just went outside to look. That's incredible.",
      "M: i tried to take a photo | it looks like a tiny dot",
      "L: Photos of the moon never work. It's the law."],
-    ["L: Tom just tried to make pancakes and set off the smoke alarm twice.",
+    ["#weekend",
+     "L: Tom just tried to make pancakes and set off the smoke alarm twice.",
      "M: hahahaha | twice",
      "L: Twice. The second time was with a different pancake.",
      "M: poor tom | hes trying his best"],
@@ -752,11 +778,12 @@ FILLERS: list[list[str]] = [
      "L: lol no. What did they say?",
      "M: 'okay thanks maya' | i want to move to another country",
      "L: Honestly that's a great response from your boss."],
-    ["L: Do you want anything from the shop? I'm passing yours on the way back.",
-     "M: omg yes pls | oat milk | and something sweet",
+    ["#afternoon evening",
+     "L: Do you want anything from the shop? I'm passing yours on the way back.",
+     "M: omg yes pls | {oat milk~bread~cat food} | and something sweet",
      "L: Done. I'll leave it with your flatmate if you're out."],
     ["M: look what i found",
-     "M: [photo: 2019]",
+     "M: [photo: {2019~2018~summer 2017}]",
      "L: Wow, that's old. Is that the summer we went to the coast?",
      "M: yes!! | look at ur hair | the curtains",
      "L: Please don't bring up the curtains."],
@@ -766,29 +793,72 @@ FILLERS: list[list[str]] = [
     ["L: Weekend plan, let me know if this works:¶Saturday: lunch at my dad's.¶Sunday: the market, then the film at 7.",
      "M: yes to all | especially the market",
      "L: Sounds good. I'll book the film tickets."],
+    ["M: guess who just saw a fox | in the middle of the street | just walking | like a little person",
+     "L: {Foxes here are so confident. One stole a shoe from our garden last week.~I love the foxes. They have no fear.}",
+     "M: {a shoe!! | why~they are my heroes}"],
+    ["#thu fri",
+     "L: How was pottery?",
+     "M: {i made a bowl | its more of a plate~i made a vase | it has a hole~the teacher said my mug was 'brave'}",
+     "L: {lol it's still progress.~Brave is a compliment. I think.~Sounds like art to me.}",
+     "M: {it has character~i will keep it forever~thank u for ur support 😂}"],
+    ["M: okay weird question | do u have a drill",
+     "L: I do. What are you drilling?",
+     "M: a shelf | for the plants | obviously",
+     "L: {I'll bring it round on Saturday and help. Please don't do it alone.~I'll drop it off tomorrow. Mind the pipes.}",
+     "M: ur the best ✨"],
+    ["#lunch afternoon evening night",
+     "L: My dad just discovered voice notes. He sent me six this morning.",
+     "M: {omg | what were they about~hahaha | this is the best news}",
+     "L: {Mostly the weather. One was just him breathing for a minute.~His tomatoes. All six were about tomatoes.}",
+     "M: {i love him so much~hahahaha | i need to hear them}"],
+    ["M: leo | i need a word that means happy but fancier | for work",
+     "L: Joyful? Delighted? Elated?",
+     "M: {elated!! | perfect | thank u~ooh delighted | ur a dictionary}",
+     "L: {Happy to help. Or should I say, delighted.~Any time lol.}"],
+    ["L: [voice]",
+     "M: {hahahaha | ur voice in the morning~omg was that a song~ok i laughed so hard}",
+     "L: {I've had one coffee. Give me a break.~I'm practising for the quiz round lol.}"],
+    ["M: i went to the big tesco | i only needed milk | i came back with a lamp",
+     "L: lol that's how they get you. Is it a good lamp?",
+     "M: {its a great lamp~its shaped like a mushroom | i love it}",
+     "L: {Then it was worth it.~No regrets then.}"],
 ]
 
 GREETINGS_M = [
-    ["M: hiii | how's ur day going", "L: Hey. Not bad, a bit busy. How about you?", "M: {m_day}"],
-    ["M: morning ☀️", "L: Morning. Did you sleep okay?", "M: {m_day}"],
-    ["M: leo | leo | leooo", "L: What's up?", "M: nothing | just wanted to say hi 🙈"],
-    ["M: heyyy", "L: Hey you. How's things?", "M: {m_day}"],
+    ["M: {hiii~hii~hiiii} | {how's ur day going~hows ur day~how are u}",
+     "L: {Hey. Not bad, a bit busy. How about you?~Hi! All good here. You?~Hey you. Surviving. How are you?~Hello. Pretty good, thanks. Yours?}",
+     "M: {m_day}"],
+    ["#morning", "M: {morning ☀️~good morning~morninggg}",
+     "L: {Morning. Did you sleep okay?~Morning! How are you?~Good morning. Coffee yet?}",
+     "M: {m_day}"],
+    ["M: leo | leo | {leooo~leoooo}",
+     "L: {What's up?~Yes?~I'm here. What's happening?}",
+     "M: nothing | {just wanted to say hi 🙈~i was bored~hi 🙈}"],
+    ["M: {heyyy~heyy~hey hey}",
+     "L: {Hey you. How's things?~Hey. How's your week going?~Hello. All good?}",
+     "M: {m_day}"],
 ]
 GREETINGS_L = [
-    ["L: Hey, how's your day going?", "M: {m_day} | urs"],
-    ["L: Morning. How are you feeling today?", "M: {m_day}"],
-    ["L: Hello. Are you busy?", "M: not really | whats up"],
+    ["#lunch afternoon evening", "L: {Hey, how's your day going?~Hi. How's your day been?~Hello. How's work today?}", "M: {m_day} | urs"],
+    ["#morning", "L: {Morning. How are you feeling today?~Morning. Sleep well?}", "M: {m_day}"],
+    ["L: {Hello. Are you busy?~Hey, got a minute?~Are you around?}", "M: {not really | whats up~yes!! | whats up~for u always | whats up}"],
 ]
 CLOSERS = [
-    ["L: Right, I'd better get back to it. Speak later.", "M: byeee ✨"],
-    ["M: okay gotta go | talk later", "L: Later 👍"],
-    ["L: I'm off to make dinner. Talk tomorrow?", "M: yes!! | enjoy"],
-    ["M: okay i need to work now | byeee", "L: Good luck. Speak soon."],
+    ["#weekday morning lunch afternoon", "L: {Right, I'd better get back to it. Speak later.~Anyway, back to work. Talk later.~Right, lesson starting. Speak soon.}",
+     "M: {byeee ✨~byee~okay okay bye}"],
+    ["M: {okay gotta go | talk later~gotta run | later~okay i have to go | byee}",
+     "L: {Later 👍~Speak later.~Good luck.~Bye for now.}"],
+    ["#afternoon evening", "L: {I'm off to make dinner. Talk tomorrow?~Right, time to cook. Speak later.~I need to go shopping. Talk later?~Tom's calling me for dinner. Later.}",
+     "M: {yes!! | enjoy~yes | have fun~yess | bye~okay okay | byee}"],
+    ["#weekday morning lunch afternoon", "M: {okay i need to work now~okay back to the pixels~okay the client is calling} | byeee",
+     "L: {Good luck. Speak soon.~Have fun lol.~Good luck with it.}"],
 ]
 CLOSERS_NIGHT = [
-    ["L: Right, I'm going to bed. Night Maya.", "M: night night 🙈"],
-    ["M: okay sleeping now | night", "L: Night. Sleep well."],
-    ["L: Night. Speak tomorrow.", "M: night ✨"],
+    ["L: {Right, I'm going to bed. Night Maya.~I'm falling asleep. Night.~Bedtime for me. Night Maya.}",
+     "M: {night night 🙈~night ✨~nightt}"],
+    ["M: {okay sleeping now | night~okay bed | night night~my eyes are closing | night}",
+     "L: {Night. Sleep well.~Night 👍~Sleep well.}"],
+    ["L: {Night. Speak tomorrow.~Good night. Talk tomorrow.}", "M: {night ✨~night night~sleep well}"],
 ]
 
 SLOTS: dict[str, list[str]] = {
@@ -802,7 +872,7 @@ SLOTS: dict[str, list[str]] = {
     "snack": ["chocolate", "crisps", "hummus", "cheese", "popcorn"],
     "area": ["the station", "the canal", "the old market", "the museum"],
     "cafe": ["the green door", "luna", "bread & co", "the little one with the yellow chairs"],
-    "cafe_dish": ["eggs", "pancakes", "halloumi sandwich", "cinnamon bun"],
+    "cafe_dish": ["french toast", "eggs royale", "halloumi sandwich", "cinnamon bun"],
     "client_drama": [
         "harlow want to change the font again | the third time this week",
         "the client wants the whole thing to 'pop more' | what does that mean",
@@ -853,6 +923,30 @@ class Line:
     time: datetime
     author: str | None
     text: str
+
+
+EMOJI_TAIL = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]\\s*$")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_PARTS = {"morning": (0, 11), "lunch": (11, 14), "afternoon": (12, 17), "evening": (17, 21), "night": (21, 24)}
+
+
+def fits(template: list[str], when: datetime) -> bool:
+    """A template may start with "#conditions": day names, weekday/weekend, parts of the day.
+    Days are alternatives, parts of the day are alternatives; both groups must hold."""
+    if not template or not template[0].startswith("#"):
+        return True
+    words = template[0][1:].split()
+    day = _DAYS[when.weekday()]
+    days = [w for w in words if w in _DAYS or w in ("weekday", "weekend")]
+    parts = [w for w in words if w in _PARTS]
+    day_ok = not days or day in days or ("weekday" in days and when.weekday() < 5) \
+        or ("weekend" in days and when.weekday() >= 5)
+    part_ok = not parts or any(_PARTS[p][0] <= when.hour < _PARTS[p][1] for p in parts)
+    return day_ok and part_ok
+
+
+_SLOT = re.compile(r"\{(\w+)\}")
+_CHOICE = re.compile(r"\{([^{}]*~[^{}]*)\}")
 
 
 class _Slots(dict):
@@ -945,6 +1039,7 @@ class Writer:
         """Write one conversation starting at ``start``; returns the time of its last line."""
         t = start
         last_author: str | None = None
+        last_leo = ""
         for i, raw_line in enumerate(script):
             m = re.match(r"^(?:\+(\d+)\s+)?([ML]):\s*(.*)$", raw_line)
             if not m:
@@ -956,7 +1051,7 @@ class Writer:
             elif i > 0:
                 t += timedelta(minutes=self._reply_gap() if author != last_author else self.rng.randint(0, 2))
             if author == ME:
-                bubbles = [b.strip() for b in body.split(" | ")]
+                bubbles = self._maya_habits([b.strip() for b in body.split(" | ")], last_leo)
                 for j, bubble in enumerate(bubbles):
                     if j:
                         t += timedelta(minutes=1 if self.rng.random() < 0.3 else 0)
@@ -965,33 +1060,75 @@ class Writer:
                 for j, part in enumerate(body.split(" || ")):
                     if j:
                         t += timedelta(minutes=self.rng.randint(0, 1))
-                    self._emit(author, part.strip(), t)
+                    part = self._leo_habits(part.strip())
+                    self._emit(author, part, t)
+                    last_leo = part
             last_author = author
         return t
+
+    # -- habits layered over the scripts -----------------------------------------------
+    def _maya_habits(self, bubbles: list[str], last_leo: str) -> list[str]:
+        """Maya laughs at Leo's jokes in a bubble of its own and sprinkles 🙈 ✨ 😂."""
+        rng = self.rng
+        text = " ".join(bubbles).lower()
+        if bubbles[0].startswith("["):
+            return bubbles
+        funny = "lol" in last_leo or last_leo.endswith("😅")
+        if funny and not re.search(r"(ha){2,}|😂", text) and rng.random() < 0.6:
+            bubbles = [rng.choice(["haha", "hahaha", "hahah", "hahahaha", "😂"])] + bubbles
+        last = bubbles[-1]
+        question = re.match(r"(is|are|do|did|does|what|whats|how|hows|why|when|where|can|should|will)\b", last)
+        if not EMOJI_TAIL.search(last) and not last.startswith("[") and not question and rng.random() < 0.12:
+            bubbles = bubbles[:-1] + [last + " " + rng.choice(["🙈", "✨", "😂", "🙈", "✨", "🥹"])]
+        return bubbles
+
+    def _leo_habits(self, text: str) -> str:
+        """Leo signs off agreements with 👍 and apologies with 😅, after the full stop."""
+        rng = self.rng
+        if text.startswith("[") or not text.endswith("."):
+            return text
+        if re.match(r"(Sounds good|Sounds great|Perfect|Great|Deal|Will do|Cheers|Thanks|Done|Noted)\b", text) \
+                and len(text) < 60 and rng.random() < 0.35:
+            return text + " 👍"
+        if re.search(r"\b(Sorry|sorry|Oops|my bad)\b", text) and rng.random() < 0.5:
+            return text + " 😅"
+        return text
 
     # -- fillers ---------------------------------------------------------------------
     def fill(self, template: list[str]) -> list[str]:
         slots = _Slots(self.rng)
-        return [string.Formatter().vformat(line, (), slots) for line in template]
+        out = []
+        for line in template:
+            if line.startswith("#"):
+                continue
+            # "{slot}" → a pick from SLOTS (fixed within the template); "{a~b~c}" → one alternative
+            line = _SLOT.sub(lambda m: slots[m.group(1)], line)
+            while True:
+                expanded = _CHOICE.sub(lambda m: self.rng.choice(m.group(1).split("~")), line)
+                if expanded == line:
+                    break
+                line = expanded
+            out.append(line)
+        return out
 
-    def filler_session(self, hour: int, used: dict[int, date], day: date) -> list[str]:
+    def filler_session(self, start: datetime, used: dict[int, date]) -> list[str]:
         rng = self.rng
+        day = start.date()
         script: list[str] = []
-        # pick 1-2 templates not used in the last 25 days
-        fresh = [i for i in range(len(FILLERS)) if (day - used.get(i, date.min)).days > 25]
-        if not fresh:
-            fresh = list(range(len(FILLERS)))
+        # 1-2 topics that suit the day and hour and were not used in the last 45 days
+        suitable = [i for i in range(len(FILLERS)) if fits(FILLERS[i], start)]
+        fresh = [i for i in suitable if (day - used.get(i, date.min)).days > 45] or suitable
         n_topics = 1 if rng.random() < 0.6 else 2
         picks = rng.sample(fresh, min(n_topics, len(fresh)))
-        if rng.random() < 0.35:
+        if rng.random() < 0.3:
             greet = GREETINGS_M if rng.random() < 0.6 else GREETINGS_L
-            script += self.fill(rng.choice(greet))
+            script += self.fill(rng.choice([g for g in greet if fits(g, start)]))
         for i in picks:
             used[i] = day
             script += self.fill(FILLERS[i])
-        if rng.random() < 0.4:
-            bank = CLOSERS_NIGHT if hour >= 21 else CLOSERS
-            script += self.fill(rng.choice(bank))
+        if rng.random() < 0.35:
+            bank = CLOSERS_NIGHT if start.hour >= 21 else CLOSERS
+            script += self.fill(rng.choice([c for c in bank if fits(c, start)]))
         return script
 
     # -- the whole chat --------------------------------------------------------------
@@ -1015,23 +1152,32 @@ class Writer:
             planned: list[tuple[datetime, list[str], bool]] = []
             for start, script in story_by_day.get(day, []):
                 planned.append((start, script, True))
-            if day != FIRST_DAY:
-                n = rng.choices([0, 1, 2, 3], weights=[22, 46, 26, 6] if not weekend else [20, 44, 28, 8])[0]
+            if day != FIRST_DAY and day.isoformat() not in QUIET_DAYS:
+                n = rng.choices([0, 1, 2, 3], weights=[24, 46, 24, 6] if not weekend else [20, 46, 26, 8])[0]
                 for h1, m1, h2, m2 in rng.sample(slots, n):
                     lo, hi = h1 * 60 + m1, h2 * 60 + m2
                     minute = rng.randint(lo, hi)
                     start = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute)
                     if any(abs((start - s).total_seconds()) < 3 * 3600 for s, _, _ in planned):
                         continue
-                    planned.append((start, self.filler_session(start.hour, used, day), False))
+                    planned.append((start, self.filler_session(start, used), False))
             planned.sort(key=lambda p: p[0])
+            story_starts = sorted(s for s, _, is_story in planned if is_story)
+            if day + timedelta(days=1) in story_by_day:
+                story_starts += sorted(s for s, _ in story_by_day[day + timedelta(days=1)])
+            gap = timedelta(minutes=75)
             for start, script, is_story in planned:
                 # sessions never run into each other: at least 75 minutes of silence between them
-                if start < last_end + timedelta(minutes=75):
+                if start < last_end + gap:
                     if is_story:
                         raise ValueError(f"story session at {start} overlaps the previous one")
                     continue
-                last_end = self.play(start, script)
+                mark = len(self.lines)
+                end = self.play(start, script)
+                if not is_story and any(start < s < end + gap for s in story_starts):
+                    del self.lines[mark:]  # this filler would run into a story: leave it out
+                    continue
+                last_end = end
             day += timedelta(days=1)
         return self.lines
 
@@ -1053,15 +1199,15 @@ def check_styles(lines: list[Line]) -> None:
     for line in lines:
         if line.author is None:
             continue
-        first = line.text.split("\n")[0]
-        if special.search(first):
+        text = line.text.replace(" <This message was edited>", "")
+        if special.search(text.split("\n")[0]):
             continue
         if line.author == ME:
-            if line.text != line.text.lower() or line.text.rstrip().endswith(".") and not line.text.endswith("..."):
+            if text != text.lower() or text.rstrip().endswith(".") and not text.endswith("..."):
                 raise ValueError(f"off-style Maya line: {line.text!r}")
         else:
-            head = line.text.lstrip()
-            tail = line.text.rstrip().replace(" <This message was edited>", "")
+            head = text.lstrip()
+            tail = text.rstrip()
             if head[:1].islower() and not head.startswith("lol"):
                 raise ValueError(f"off-style Leo line (lowercase start): {line.text!r}")
             if tail[-1:].isalnum():

@@ -1,0 +1,43 @@
+"""`wachat projects`: the imported chats."""
+from __future__ import annotations
+
+HELP = "list your projects (imported chats)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object per project, one per line")
+
+
+def run(args) -> int:
+    import json
+
+    from ..core.project import Project, last_project
+
+    projects = Project.list()
+    if args.json:
+        for p in projects:
+            print(json.dumps({"name": p.name, "dir": str(p.dir), "me": p.config.get("me"),
+                              "participants": p.participants, "personas": p.personas,
+                              "updated": p.config.get("updated"), "counts": p.counts}, ensure_ascii=False))
+        return 0
+    if not projects:
+        print("No projects yet. Create one with: wachat import FILE --me NAME")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    last = last_project()
+    table = Table(box=None, header_style="bold")
+    for col, justify in (("project", "left"), ("me", "left"), ("with", "left"), ("messages", "right"),
+                         ("pairs train/val", "right"), ("updated", "left")):
+        table.add_column(col, justify=justify)
+    for p in projects:
+        c = p.counts
+        others = [x for x in p.participants if x != p.config.get("me")]
+        with_ = ", ".join(others[:3]) + (f" +{len(others) - 3}" if len(others) > 3 else "")
+        name = p.name + (" *" if p.name == last else "")
+        table.add_row(name, p.config.get("me", "?"), with_, f"{c.get('messages', 0):,}",
+                      f"{c.get('pairs_train', 0):,}/{c.get('pairs_validation', 0):,}",
+                      str(p.config.get("updated", ""))[:16].replace("T", " "))
+    Console().print(table)
+    return 0

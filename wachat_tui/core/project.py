@@ -1,0 +1,459 @@
+"""A project on disk: one imported chat with its messages, dataset, stats, runs and models.
+
+Layout (folders 0700, files 0600, every file written atomically)::
+
+    <data_home>/projects/<name>/
+      project.json      name, source (file, sha256, size), me, personas, participants,
+                        is_group, chat_name, parse info, dataset options, counts
+      messages.jsonl    the parsed messages (Message.to_json rows)
+      dataset/train.jsonl, dataset/validation.jsonl, dataset/pairs.jsonl
+      exclusions.json   {"pairs": [ids excluded in review]}
+      stats.json        the style document (``wachat stats --json``)
+      runs/ models/ chat.sqlite   written by training, export and chat
+    <data_home>/state.json  {"last_project": name}
+
+A new project is assembled in a hidden temporary folder and renamed into place, so an
+import that fails leaves nothing behind; ``project.json`` is always the last file written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from .. import paths
+from ..errors import ProjectError
+from . import atomic
+from .dataset import DatasetOptions, DatasetResult, build_dataset, resolve_name
+from .records import Message
+
+PROJECT_FILE = "project.json"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def validate_name(name: str) -> str:
+    """A project name is a folder name: letters, digits, ``.``, ``_``, ``-`` (max 64)."""
+    if not isinstance(name, str) or not _NAME_RE.match(name) or name in (".", ".."):
+        raise ProjectError(f"invalid project name {name!r}",
+                           "use letters, digits, '.', '_' or '-' (at most 64, no spaces or slashes)")
+    return name
+
+
+def slugify(text: str) -> str:
+    """A project name made from a chat name or file name."""
+    text = re.sub(r"(?i)^whatsapp chat (with|mit|con|avec|com)\s+", "", text.strip())
+    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:48].strip("-")
+    return slug or "chat"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ProjectError(f"cannot read {path}: {exc}", "the file is damaged; re-import the chat with --refresh") from None
+    if not isinstance(data, dict):
+        raise ProjectError(f"{path} is not a JSON object", "re-import the chat with --refresh")
+    return data
+
+
+class Project:
+    """An imported chat. Open one with :meth:`open`; create one with :func:`import_export`."""
+
+    def __init__(self, directory: Path, config: dict):
+        self.dir = Path(directory)
+        self.config = config
+        self.unchanged = False
+        """Set by :func:`import_export` when the same file was imported again (a no-op)."""
+        self.last_result: DatasetResult | None = None
+        """The dataset build of the latest import/rebuild in this process, if any."""
+
+    # -- finding projects --------------------------------------------------------------
+    @classmethod
+    def open(cls, name: str) -> "Project":
+        validate_name(name)
+        directory = paths.projects_dir() / name
+        try:
+            config = _read_json(directory / PROJECT_FILE)
+        except FileNotFoundError:
+            raise ProjectError(f"no project named {name!r}",
+                               "`wachat projects` lists them; `wachat import FILE --me NAME` creates one") from None
+        return cls(directory, config)
+
+    @classmethod
+    def list(cls) -> list["Project"]:
+        """Every readable project, most recently updated first."""
+        root = paths.projects_dir()
+        found = []
+        if root.is_dir():
+            for child in sorted(root.iterdir()):
+                if child.name.startswith(".") or not (child / PROJECT_FILE).is_file():
+                    continue
+                try:
+                    found.append(cls(child, _read_json(child / PROJECT_FILE)))
+                except (ProjectError, FileNotFoundError):
+                    continue
+        found.sort(key=lambda p: p.config.get("updated", ""), reverse=True)
+        return found
+
+    @classmethod
+    def exists(cls, name: str) -> bool:
+        return (paths.projects_dir() / validate_name(name) / PROJECT_FILE).is_file()
+
+    # -- configuration -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.config.get("name", self.dir.name)
+
+    @property
+    def me(self) -> str:
+        return self.config["me"]
+
+    @property
+    def personas(self) -> list[str]:
+        return list(self.config.get("personas", []))
+
+    @property
+    def participants(self) -> list[str]:
+        return list(self.config.get("participants", []))
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.config.get("is_group"))
+
+    @property
+    def chat_name(self) -> str | None:
+        return self.config.get("chat_name")
+
+    @property
+    def options(self) -> DatasetOptions:
+        return DatasetOptions.from_dict(self.config.get("options"))
+
+    @property
+    def counts(self) -> dict:
+        return dict(self.config.get("counts", {}))
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def messages_path(self) -> Path:
+        return self.dir / "messages.jsonl"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.dir / "dataset"
+
+    @property
+    def train_path(self) -> Path:
+        return self.dataset_dir / "train.jsonl"
+
+    @property
+    def validation_path(self) -> Path:
+        return self.dataset_dir / "validation.jsonl"
+
+    @property
+    def pairs_path(self) -> Path:
+        return self.dataset_dir / "pairs.jsonl"
+
+    @property
+    def exclusions_path(self) -> Path:
+        return self.dir / "exclusions.json"
+
+    @property
+    def stats_path(self) -> Path:
+        return self.dir / "stats.json"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.dir / "runs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.dir / "models"
+
+    # -- data ----------------------------------------------------------------------------
+    def messages(self) -> list[Message]:
+        try:
+            return [Message.from_json(row) for row in atomic.read_jsonl(self.messages_path)]
+        except FileNotFoundError:
+            raise ProjectError(f"project {self.name!r} has no messages.jsonl", "re-import the chat with --refresh") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProjectError(f"project {self.name!r}: messages.jsonl is damaged ({exc})",
+                               "re-import the chat with --refresh") from None
+
+    def pairs(self) -> list[dict]:
+        try:
+            return list(atomic.read_jsonl(self.pairs_path))
+        except FileNotFoundError:
+            return []
+
+    def exclusions(self) -> list[str]:
+        try:
+            data = _read_json(self.exclusions_path)
+        except FileNotFoundError:
+            return []
+        return [str(x) for x in data.get("pairs", [])]
+
+    def set_excluded(self, ids: Iterable[str], excluded: bool = True) -> DatasetResult:
+        """Exclude (or re-include) pairs by id and rebuild the dataset files."""
+        current = self.exclusions()
+        ids = [str(i) for i in ids]
+        if excluded:
+            merged = current + [i for i in ids if i not in current]
+        else:
+            drop = set(ids)
+            merged = [i for i in current if i not in drop]
+        atomic.write_json(self.exclusions_path, {"pairs": merged})
+        return self.rebuild()
+
+    def build(self, options: DatasetOptions | None = None) -> DatasetResult:
+        """Build the dataset in memory (nothing written): what the TUI previews."""
+        return build_dataset(self.messages(), self.me, options or self.options, self.exclusions(),
+                             chat_name=self.chat_name, participants=self.participants)
+
+    def rebuild(self, options: DatasetOptions | None = None) -> DatasetResult:
+        """Rebuild dataset files and stats (with new options if given); keeps exclusions."""
+        options = (options or self.options).validate()
+        messages = self.messages()
+        result = build_dataset(messages, self.me, options, self.exclusions(),
+                               chat_name=self.chat_name, participants=self.participants)
+        _write_outputs(self.dir, messages, result, self.me)
+        self.config.update({
+            "options": options.to_dict(),
+            "personas": result.personas,
+            "counts": _counts(result),
+            "updated": _now(),
+        })
+        atomic.write_json(self.dir / PROJECT_FILE, self.config)
+        self.last_result = result
+        return result
+
+    def stats(self) -> dict:
+        """The style document (cached in stats.json; recomputed when missing)."""
+        try:
+            return _read_json(self.stats_path)
+        except (FileNotFoundError, ProjectError):
+            pass
+        from .stats import compute_stats
+
+        result = self.build()
+        doc = compute_stats(self.messages(), result.sessions, gap_minutes=self.options.session_gap_minutes,
+                            dataset=result, me=self.me)
+        atomic.write_json(self.stats_path, doc)
+        return doc
+
+    def __repr__(self) -> str:
+        return f"Project({self.name!r})"
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def _counts(result: DatasetResult) -> dict:
+    r = result.report
+    return {
+        "messages": r["messages"],
+        "messages_used": r["messages_used"],
+        "sessions": r["sessions"],
+        "sessions_train": r["sessions_train"],
+        "sessions_validation": r["sessions_validation"],
+        "pairs": r["pairs"]["total"],
+        "pairs_train": r["pairs"]["train"],
+        "pairs_validation": r["pairs"]["validation"],
+        "excluded": r["pairs"]["excluded"],
+        "samples_train": r["samples"]["train"],
+        "samples_validation": r["samples"]["validation"],
+        "filtered": r["filtered"],
+        "redactions": r["redactions"],
+        "dropped": r["dropped"],
+        "media_tagged": r["media_tagged"],
+        "tokens_estimate": r["tokens_estimate"],
+    }
+
+
+def _write_outputs(directory: Path, messages: list[Message], result: DatasetResult, me: str,
+                   write_messages: bool = False) -> None:
+    from .stats import compute_stats
+
+    paths.ensure_private_dir(directory)
+    paths.ensure_private_dir(directory / "dataset")
+    if write_messages:
+        atomic.write_jsonl(directory / "messages.jsonl", (m.to_json() for m in messages))
+    atomic.write_jsonl(directory / "dataset" / "train.jsonl", result.train)
+    atomic.write_jsonl(directory / "dataset" / "validation.jsonl", result.validation)
+    atomic.write_jsonl(directory / "dataset" / "pairs.jsonl", result.pairs)
+    doc = compute_stats(messages, result.sessions, gap_minutes=result.report["session_gap_minutes"],
+                        dataset=result, me=me)
+    atomic.write_json(directory / "stats.json", doc)
+
+
+def import_export(path: str | Path, me: str, name: str | None = None,
+                  options: DatasetOptions | None = None, refresh: bool = False) -> Project:
+    """Import a WhatsApp export as a project (or return the existing one for the same file).
+
+    Importing the file a project was made from again changes nothing unless ``refresh`` is
+    true; a refresh re-parses the file, keeps the exclusions made in review and, when no
+    ``options`` are given, the project's options.
+    """
+    from .parse import parse_export
+
+    path = Path(path)
+    if not path.is_file():
+        raise ProjectError(f"no such file: {path}", "give the path of a WhatsApp .txt or .zip export")
+    if name is not None:
+        validate_name(name)
+    sha = file_sha256(path)
+
+    existing: Project | None = None
+    if name is not None and Project.exists(name):
+        existing = Project.open(name)
+    elif name is None:
+        existing = next((p for p in Project.list() if p.config.get("source", {}).get("sha256") == sha), None)
+
+    if existing is not None and not refresh:
+        same_file = existing.config.get("source", {}).get("sha256") == sha
+        if same_file:
+            set_last_project(existing.name)
+            existing.unchanged = True
+            return existing
+        raise ProjectError(f"project {existing.name!r} already exists for a different export",
+                           "add --refresh to replace its messages with this file, or choose another --project name")
+
+    parsed = parse_export(path)
+    info = parsed.info
+    participants = list(info.participants)
+    if not participants:
+        raise ProjectError(f"{path.name} has no messages from anyone", "export the chat again from WhatsApp")
+    me = resolve_name(me, participants)
+    if options is None:
+        options = existing.options if existing is not None else DatasetOptions()
+    options.validate()
+    if options.personas:
+        options.personas = [resolve_name(p, participants, "personas") for p in options.personas]
+
+    if name is None:
+        name = existing.name if existing is not None else _unique_name(slugify(info.chat_name or path.stem))
+    messages = list(parsed.messages)
+    exclusions = existing.exclusions() if existing is not None else []
+    result = build_dataset(messages, me, options, exclusions, chat_name=info.chat_name, participants=participants)
+    now = _now()
+    config = {
+        "name": name,
+        "created": existing.config.get("created", now) if existing is not None else now,
+        "updated": now,
+        "source": {"file": str(path.resolve()), "sha256": sha, "size": path.stat().st_size},
+        "me": me,
+        "personas": result.personas,
+        "participants": participants,
+        "is_group": len(participants) > 2,
+        "chat_name": info.chat_name,
+        "parse": {
+            "platform": info.platform,
+            "date_order": info.date_order,
+            "time_format": info.time_format,
+            "encoding": info.encoding,
+            "chat_file": info.chat_file,
+            "unparsed": len(info.unparsed),
+            "counts_by_kind": dict(info.counts_by_kind),
+            "counts_by_author": dict(info.counts_by_author),
+        },
+        "options": options.to_dict(),
+        "counts": _counts(result),
+    }
+
+    root = paths.ensure_private_dir(paths.projects_dir())
+    final = root / name
+    if existing is None:
+        # assemble in a hidden folder, then rename: a failed import leaves nothing behind
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".importing", dir=root))
+        try:
+            tmp.chmod(0o700)
+            _write_outputs(tmp, messages, result, me, write_messages=True)
+            atomic.write_json(tmp / "exclusions.json", {"pairs": []})
+            atomic.write_json(tmp / PROJECT_FILE, config)
+            if final.exists():
+                # a folder without project.json (an interrupted, older import): replace it
+                if (final / PROJECT_FILE).exists():
+                    raise ProjectError(f"project {name!r} already exists", "choose another --project name")
+                shutil.rmtree(final)
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    else:
+        _write_outputs(final, messages, result, me, write_messages=True)
+        if not existing.exclusions_path.exists():
+            atomic.write_json(final / "exclusions.json", {"pairs": []})
+        atomic.write_json(final / PROJECT_FILE, config)
+    set_last_project(name)
+    project = Project(final, config)
+    project.last_result = result
+    return project
+
+
+def _unique_name(base: str) -> str:
+    base = base[:56]
+    if not Project.exists(base):
+        return base
+    n = 2
+    while Project.exists(f"{base}-{n}"):
+        n += 1
+    return f"{base}-{n}"
+
+
+# ---------------------------------------------------------------------- state
+
+
+def _state_path() -> Path:
+    return paths.data_home() / "state.json"
+
+
+def last_project() -> str | None:
+    """Name of the project used last (None if none, or if it has been deleted)."""
+    try:
+        name = _read_json(_state_path()).get("last_project")
+    except (FileNotFoundError, ProjectError):
+        return None
+    if isinstance(name, str) and _NAME_RE.match(name) and Project.exists(name):
+        return name
+    return None
+
+
+def set_last_project(name: str) -> None:
+    paths.ensure_private_dir(paths.data_home())
+    state = {}
+    try:
+        state = _read_json(_state_path())
+    except (FileNotFoundError, ProjectError):
+        pass
+    state["last_project"] = name
+    atomic.write_json(_state_path(), state)
+
+
+DEMO_PROJECT = "demo"
+DEMO_ME = "Maya"
+
+
+def ensure_demo_project() -> Project:
+    """The bundled demo chat as project "demo" (imported once, then simply opened)."""
+    if Project.exists(DEMO_PROJECT):
+        return Project.open(DEMO_PROJECT)
+    return import_export(paths.demo_export(), DEMO_ME, name=DEMO_PROJECT)
