@@ -389,7 +389,10 @@ def test_hot_path_gives_the_careful_records(path, monkeypatch):
     """After the look-ahead, records take a fast path; it must agree with the careful path
     (everything held back) record for record, whatever the block size."""
     info = ExportInfo()
+    monkeypatch.setattr(P, "QUICK_FLUSH", False)                        # every record via _build
     careful = [m.to_json() for m in iter_messages(path, info=info)]       # all in the look-ahead
+    monkeypatch.setattr(P, "QUICK_FLUSH", True)
+    assert rows(path) == careful                                          # look-ahead fast path
     monkeypatch.setattr(P, "LOOKAHEAD", 2)
     monkeypatch.setattr(P, "CHUNK_BYTES", 64)
     hot = rows(path, date_order=info.date_order)

@@ -80,3 +80,68 @@ def test_header_like_lines_never_crash(lines, newline):
 @given(st.lists(header_line(), min_size=1, max_size=10), st.sampled_from(["utf-8", "utf-16"]))
 def test_header_like_lines_in_other_encodings(lines, encoding):
     _run("\n".join(lines).encode(encoding, "surrogatepass"))
+
+
+# -- the fast paths give the careful path's records ------------------------------------------------
+
+CHAT_NAMES = st.sampled_from(["Ann", "Bob", "~ Cy", "Team", 'Dee "D', "Ann Lee", "\u200eEve", "Bob:"])
+CHAT_TEXTS = st.sampled_from([
+    "hi", "ok (fine)", "<Media omitted>", "image omitted", "This message was deleted",
+    "https://example.com/x", "location: https://maps.google.com/?q=1,2", "Ann added Bob",
+    "Bob left", "see you <This message was edited>", "\u200eimage omitted", "a\u200eb", "Ann: hi",
+    "Messages and calls are end-to-end encrypted. No one outside of this chat can read them.",
+    "POLL:\nwhere?", "Missed voice call", "x > y", "", "2 apples", "01/02/2021 is a date",
+])
+
+
+@st.composite
+def chat_export(draw):
+    """Android-style lines: mostly headers by a few names (some odd), some continuations."""
+    out = []
+    minute = 0
+    for _ in range(draw(st.integers(1, 40))):
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            out.append(draw(CHAT_TEXTS))                          # a continuation line
+            continue
+        minute += draw(st.sampled_from([0, 0, 1, 7, 600]))
+        day, hm = divmod(minute, 1440)
+        head = f"{1 + day % 28:02d}/{1 + day // 28 % 12:02d}/2021, {hm // 60:02d}:{hm % 60:02d} - "
+        if kind == 1:
+            out.append(head + draw(CHAT_TEXTS))                    # a notice, no author
+        else:
+            out.append(head + draw(CHAT_NAMES) + ": " + draw(CHAT_TEXTS))
+    return "\n".join(out) + draw(st.sampled_from(["", "\n", "\n\n"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(chat_export(), st.sampled_from([2, 5]), st.sampled_from([16, 64, 1 << 20]))
+def test_fast_paths_agree_with_the_careful_path(text, lookahead, chunk):
+    """Records through the look-ahead (every record via _build) equal the records of the hot
+    loop and of the look-ahead fast path, whatever the block size."""
+    from wachat_tui.core import parse as P
+
+    path = _TMP / "chat_prop.txt"
+    path.write_text(text, encoding="utf-8")
+
+    def rows(**kw):
+        try:
+            return [m.to_json() for m in iter_messages(path, **kw)]
+        except ParseError as exc:
+            return exc.one_line()
+
+    saved = (P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES)
+    try:
+        P.QUICK_FLUSH = False
+        info = P.ExportInfo()
+        try:
+            careful = [m.to_json() for m in iter_messages(path, info=info)]
+        except ParseError as exc:
+            careful = exc.one_line()
+        order = info.date_order if not isinstance(careful, str) else None
+        P.QUICK_FLUSH = True
+        assert rows(date_order=order) == careful
+        P.LOOKAHEAD, P.CHUNK_BYTES = lookahead, chunk
+        assert rows(date_order=order) == careful
+    finally:
+        P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES = saved

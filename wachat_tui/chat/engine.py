@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -377,7 +377,7 @@ class ChatEngine:
     """
 
     #: prompt tokens evaluated per step while the stop event is watched
-    eval_chunk = 256
+    eval_chunk = 512  # = llama.cpp n_batch: smaller chunks slow prompt evaluation down
     #: a saved KV snapshot is restored only when it saves at least this many tokens
     snapshot_min_gain = 32
 
@@ -571,7 +571,7 @@ class ChatEngine:
             else:  # could not restore: start clean
                 llm.reset()
                 keep = 0
-        elif keep < len(live) and keep < 64 and len(live) >= 64:
+        elif len(live) >= 32 and keep < len(live) // 2:
             # the live state is about to be overwritten by an unrelated prompt: keep a copy
             self._save_snapshot(live)
         return keep
@@ -610,7 +610,20 @@ class ChatEngine:
         """
         sampling = (sampling or self.sampling).validate()
         with self._lock:
-            yield from self._generate(history, persona, partners, stop, chat_name, sampling)
+            for attempt in range(3):
+                inner = self._generate(history, persona, partners, stop, chat_name, sampling)
+                emitted = False
+                try:
+                    for piece in inner:
+                        emitted = True
+                        yield piece
+                finally:
+                    inner.close()
+                if emitted or self.last_stats.stop_reason == "stopped":
+                    return
+                # The model ended its turn without a word: an empty bubble is no reply, so
+                # sample again a little more adventurously (a fixed seed stays reproducible).
+                sampling = replace(sampling, temperature=min(max(sampling.temperature, 0.5) + 0.3, 2.0))
 
     def _generate(self, history, persona, partners, stop, chat_name, sampling) -> Iterator[str]:
         llm = self._llm
@@ -651,7 +664,11 @@ class ChatEngine:
                     break
                 piece = filt.feed(decoder.decode(llm.detokenize([token])))
                 if piece:
-                    yield piece
+                    try:
+                        yield piece
+                    except GeneratorExit:  # the caller stopped listening
+                        reason = "stopped"
+                        raise
                     if stop is not None and stop.is_set():
                         reason = "stopped"
                         break

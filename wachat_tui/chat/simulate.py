@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..errors import ProjectError
@@ -91,20 +91,13 @@ class Simulation:
             speaker = self.next_speaker
             partners = [p for p in self.participants if p != speaker]
             shown: list[str] = []
-            for attempt in range(2):
-                sampling = self.sampling
-                if attempt:  # an empty turn: try once more, a little more adventurous
-                    base = sampling or self.engine.sampling
-                    sampling = Sampling(**{**base.__dict__, "temperature": min(base.temperature + 0.3, 2.0)})
-                for piece in self.engine.stream_reply(self.history, speaker, partners, halt,
-                                                      chat_name=self.chat_name, sampling=sampling):
-                    if halt.is_set():
-                        break
-                    shown.append(piece)
-                    yield speaker, piece
-                    if halt.is_set():
-                        break
-                if shown or halt.is_set():
+            for piece in self.engine.stream_reply(self.history, speaker, partners, halt,
+                                                  chat_name=self.chat_name, sampling=self.sampling):
+                if halt.is_set():
+                    break
+                shown.append(piece)
+                yield speaker, piece
+                if halt.is_set():
                     break
             now = datetime.now().replace(microsecond=0)
             for line in lines_from_reply(speaker, "".join(shown), by_model=True, time=now):
@@ -117,39 +110,33 @@ class Simulation:
 
 # --------------------------------------------------------------------------- real sessions
 
-def real_sessions(messages: Iterable, personas: Sequence[str], *, gap_minutes: int = 60,
-                  min_lines: int = 4) -> list[list[ChatLine]]:
-    """The chat's sessions (no gap longer than ``gap_minutes``) as ``ChatLine`` lists.
+def real_sessions(messages: Iterable, personas: Sequence[str], *, gap_minutes: float = 60,
+                  media: str = "tag", min_lines: int = 4) -> list[list[ChatLine]]:
+    """The chat's sessions as ``ChatLine`` lists, cleaned exactly as for training
+    (core.dataset.split_sessions: system events dropped, media tagged, bubbles kept).
 
-    Only text messages by ``personas`` are kept; a session counts when it has at least
-    ``min_lines`` lines and both of the first two personas speak in it.
+    A session counts when it has at least ``min_lines`` lines and the first two
+    ``personas`` both speak in it.
     """
-    gap = timedelta(minutes=gap_minutes)
-    wanted = set(personas)
-    sessions: list[list[ChatLine]] = []
-    current: list[ChatLine] = []
-    last_time = None
-    for msg in messages:
-        if getattr(msg, "kind", "text") != "text" or msg.author not in wanted or not msg.text.strip():
-            continue
-        if last_time is not None and msg.time - last_time > gap and current:
-            sessions.append(current)
-            current = []
-        last_time = msg.time
-        for part in msg.text.split("\n"):
-            if part.strip():
-                current.append(ChatLine(msg.author, part.strip(), False, msg.time))
-    if current:
-        sessions.append(current)
+    from ..core.dataset import split_sessions
+
     need = set(list(personas)[:2])
-    return [s for s in sessions if len(s) >= min_lines and need <= {l.author for l in s}]
+    out: list[list[ChatLine]] = []
+    for session in split_sessions(messages, gap_minutes=gap_minutes, media=media):
+        lines = [ChatLine(turn.author, part.strip(), False, turn.start)
+                 for turn in session.turns for part in turn.text.split("\n") if part.strip()]
+        if len(lines) >= min_lines and need <= {line.author for line in lines}:
+            out.append(lines)
+    return out
 
 
 def pick_session(messages: Iterable, personas: Sequence[str], *, index: int | None = None,
-                 seed: int | None = None, lines: int = 6, gap_minutes: int = 60) -> list[ChatLine]:
-    """The first ``lines`` lines of one real session: ``index`` (negative counts from the end)
-    or a random one. ProjectError when the chat has no usable session."""
-    sessions = real_sessions(messages, personas, gap_minutes=gap_minutes)
+                 seed: int | None = None, lines: int = 6, gap_minutes: float = 60,
+                 media: str = "tag") -> list[ChatLine]:
+    """The first ``lines`` lines (rounded up to a whole turn) of one real session:
+    ``index`` (negative counts from the end) or a random one (``seed``).
+    ProjectError when the chat has no usable session."""
+    sessions = real_sessions(messages, personas, gap_minutes=gap_minutes, media=media)
     if not sessions:
         raise ProjectError("the chat has no session where both personas talk",
                            hint="start from a line of your own with --opening TEXT")
@@ -157,10 +144,9 @@ def pick_session(messages: Iterable, personas: Sequence[str], *, index: int | No
         chosen = random.Random(seed).choice(sessions)
     else:
         if not -len(sessions) <= index < len(sessions):
-            raise ProjectError(f"session {index} does not exist (the chat has {len(sessions)})")
+            raise ProjectError(f"session {index} does not exist (the chat has {len(sessions)} usable ones)")
         chosen = sessions[index]
-    # cut after a complete turn so the next speaker is clear
-    cut = min(lines, len(chosen))
+    cut = min(max(lines, 1), len(chosen))
     while cut < len(chosen) and chosen[cut].author == chosen[cut - 1].author:
         cut += 1
     return chosen[:cut]

@@ -1,4 +1,4 @@
-"""`wachat` with no subcommand: the Textual app (CLI summary until the TUI lands)."""
+"""`wachat` with no subcommand: the Textual app on the last project (or the welcome screen)."""
 from __future__ import annotations
 
 HELP = "open the app"
@@ -9,11 +9,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    try:
-        from ..tui.app import run_app
-    except ModuleNotFoundError:
-        import sys
+    from ..tui.app import run_app
 
-        print("wachat: the app is not built yet; try `wachat --help`", file=sys.stderr)
-        return 1
     return run_app()

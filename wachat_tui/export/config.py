@@ -1,6 +1,7 @@
 """Typed export options (no heavy imports: the TUI builds and validates these before any work)."""
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,11 +36,12 @@ class ExportConfig:
     """Logits check: share of prompt positions where llama.cpp's f16 top-1 next token must equal
     the merged HF model's."""
 
-    max_turn_tokens: int = 200
+    max_turn_tokens: int = 160
     """End-of-turn check: a greedy reply must end on the end-of-turn token within this many tokens."""
 
     threads: int | None = None
-    """CPU threads for llama.cpp (verification, quantization); None = all cores."""
+    """CPU threads for torch and llama.cpp; None = half the cores (at least 1). Oversubscribed
+    cores make both libraries' thread pools spin, which is far slower than fewer threads."""
 
     def validate(self) -> "ExportConfig":
         if self.quant not in QUANTS:
@@ -56,6 +58,9 @@ class ExportConfig:
             if self.out.exists() and self.out.is_dir():
                 raise ExportConfigError(f"output {self.out} is a directory", hint="give a file name ending in .gguf")
         return self
+
+    def resolved_threads(self) -> int:
+        return int(self.threads) if self.threads else max(1, (os.cpu_count() or 2) // 2)
 
     def to_dict(self) -> dict:
         d = asdict(self)

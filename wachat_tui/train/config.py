@@ -79,8 +79,9 @@ class TrainConfig:
 
     batching: str = "auto"
     """How samples of different lengths share a batch: ``grouped`` (length-grouped with minimal
-    padding), ``padding_free`` (concatenated, position ids restart per sample; best with flash
-    attention), ``padded`` (plain TRL default), ``auto`` = padding_free on CUDA, grouped on the CPU."""
+    padding), ``padding_free`` (concatenated, position ids restart per sample; needs flash
+    attention to pay off), ``padded`` (plain TRL default), ``auto`` = padding_free on CUDA with
+    flash-attn installed, grouped otherwise."""
 
     gradient_checkpointing: bool | None = None
     """Recompute activations in the backward pass to save memory. None = on for CUDA, off on the CPU."""
@@ -133,7 +134,7 @@ class TrainConfig:
         else:
             # Small batches and a capped validation subset keep CPU runs interactive.
             base = cls(mode="lora", rank=16, batch_size=4, max_seq_len=768, device=device,
-                       eval_max_samples=32, n_samples=2)
+                       eval_max_samples=16, n_samples=2)
         clean = {k: v for k, v in overrides.items() if v is not None}
         unknown = set(clean) - {f.name for f in fields(cls)}
         if unknown:
@@ -163,11 +164,6 @@ class TrainConfig:
     @property
     def effective_batch(self) -> int:
         return self.batch_size * self.grad_accum
-
-    def resolved_batching(self) -> str:
-        if self.batching != "auto":
-            return self.batching
-        return "padding_free" if self.device == "cuda" else "grouped"
 
     def resolved_gradient_checkpointing(self) -> bool:
         if self.gradient_checkpointing is not None:

@@ -215,9 +215,11 @@ class HeldOut:
     context: list[dict]        # [{"author","text"}] for display (last few turns)
 
 
-def held_out_prompts(samples: Sequence[dict], n: int, seed: int, partners: Sequence[str] = (),
+def held_out_prompts(samples: Sequence[dict], n: int, seed: int, participants: Sequence[str] = (),
                      context_turns: int = 6) -> list[HeldOut]:
-    """Pick ``n`` validation chats (fixed by ``seed``) and cut each before its last persona reply."""
+    """Pick ``n`` validation chats (fixed by ``seed``) and cut each before its last persona reply.
+
+    Personas alternate when several are trained (Maya, Leo, Maya, …) so each one is shown."""
     candidates = []
     for row in samples:
         msgs = row.get("messages") or []
@@ -227,10 +229,19 @@ def held_out_prompts(samples: Sequence[dict], n: int, seed: int, partners: Seque
         candidates.append((row, last))
     rng = random.Random(seed)
     rng.shuffle(candidates)
+    by_persona: dict[str, list] = {}
+    for cand in candidates:
+        by_persona.setdefault(cand[0].get("persona") or "assistant", []).append(cand)
+    order = []
+    while len(order) < n and any(by_persona.values()):
+        for name in sorted(by_persona):
+            if by_persona[name] and len(order) < n:
+                order.append(by_persona[name].pop(0))
     picked = []
-    for row, last in candidates[:n]:
+    for row, last in order:
         msgs = row["messages"]
         persona = row.get("persona") or "assistant"
+        partners = [p for p in participants if p != persona]
         prompt = clean_messages(msgs[:last])
         context = []
         for m in prompt:

@@ -22,7 +22,7 @@ from .screens.import_ import ImportScreen
 from .screens.review import ReviewScreen
 from .screens.train import TrainScreen
 from .screens.welcome import WelcomeScreen
-from .themes import DEFAULT_VARIABLES, THEMES
+from .themes import ANSI_DARK, ANSI_LIGHT, DEFAULT_VARIABLES, THEMES
 
 PANE_GROUP = Binding.Group("Panes", compact=True)
 
@@ -33,6 +33,8 @@ class WachatApp(App[int]):
     CSS_PATH = "wachat.tcss"
     TITLE = "wachat"
     COMMANDS = App.COMMANDS | {ActionsProvider}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     MODES = {
         "welcome": WelcomeScreen,
         "import": ImportScreen,
@@ -55,6 +57,8 @@ class WachatApp(App[int]):
         super().__init__()
         for t in THEMES:
             self.register_theme(t)
+        self.ansi_theme_dark = ANSI_DARK
+        self.ansi_theme_light = ANSI_LIGHT
         self.project = project
         self.project_version = 0
         self.open_file = Path(open_file) if open_file else None
@@ -126,6 +130,12 @@ class WachatApp(App[int]):
         self.project = project
         self.project_version += 1
         try:
+            from ..core.project import set_last_project
+
+            set_last_project(project.name)
+        except Exception:  # remembering the last project is a convenience only
+            pass
+        try:
             self.screen.sync_project()  # type: ignore[attr-defined]
         except AttributeError:
             pass
@@ -149,7 +159,7 @@ class WachatApp(App[int]):
     async def action_quit(self) -> None:
         jobs = [j for j in self.running_jobs() if j in ("training", "export")]
         if not jobs:
-            self._close_all()
+            self._stop_jobs()
             self.exit(0)
             return
 
@@ -168,10 +178,10 @@ class WachatApp(App[int]):
         )
 
     def _stop_and_exit(self) -> None:
-        self._close_all()
+        self._stop_jobs()
         self.call_from_thread(self.exit, 0)
 
-    def _close_all(self) -> None:
+    def _stop_jobs(self) -> None:
         for name, closer in list(self._closers.items()):
             try:
                 closer.close()

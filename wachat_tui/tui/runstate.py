@@ -109,7 +109,8 @@ def fold(view: RunView, event: Event) -> RunView:
     if isinstance(event, Step):
         curve = view.train_curve
         if event.loss is not None:
-            curve = curve + ((event.step, float(event.loss)),)
+            # a resumed run replays steps after its checkpoint: the new points replace the old
+            curve = tuple(p for p in curve if p[0] < event.step) + ((event.step, float(event.loss)),)
         return replace(
             view, status="running", step=event.step, max_steps=event.max_steps or view.max_steps,
             epoch=event.epoch, loss=event.loss if event.loss is not None else view.loss,
@@ -120,7 +121,8 @@ def fold(view: RunView, event: Event) -> RunView:
         best = view.best_eval_loss
         if best is None or event.eval_loss < best:
             best = event.eval_loss
-        return replace(view, eval_curve=view.eval_curve + ((event.step, float(event.eval_loss)),),
+        evals = tuple(p for p in view.eval_curve if p[0] < event.step)
+        return replace(view, eval_curve=evals + ((event.step, float(event.eval_loss)),),
                        best_eval_loss=best, **base)
     if isinstance(event, Sampled):
         ctx = tuple((str(c.get("author", "")), str(c.get("text", ""))) for c in event.context

@@ -6,6 +6,7 @@ contrast against its text colour).
 """
 from __future__ import annotations
 
+from rich.terminal_theme import TerminalTheme
 from textual.theme import Theme
 
 # Variables our stylesheet uses beyond Textual's own; each theme sets them, and the app
@@ -75,3 +76,21 @@ WHATSAPP_LIGHT = Theme(
 )
 
 THEMES = (WHATSAPP_DARK, WHATSAPP_LIGHT)
+
+
+def _hex(value: str) -> tuple[int, int, int]:
+    value = value.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def _ansi(background: str, foreground: str, colors: list[str]) -> TerminalTheme:
+    rgb = [_hex(c) for c in colors]
+    return TerminalTheme(_hex(background), _hex(foreground), rgb, rgb)
+
+
+# The 8 ANSI colours (black, red, green, yellow, blue, magenta, cyan, white) that Rich text
+# styled "green", "red"… maps to: WhatsApp's palette instead of Monokai.
+ANSI_DARK = _ansi("#0b141a", "#e9edef", ["#0b141a", "#f15c6d", "#25d366", "#ffbc2d",
+                                          "#53bdeb", "#c39bff", "#53bdeb", "#e9edef"])
+ANSI_LIGHT = _ansi("#f0f2f5", "#111b21", ["#111b21", "#d42a3f", "#008069", "#b36b00",
+                                           "#027eb5", "#7c3aed", "#027eb5", "#667781"])

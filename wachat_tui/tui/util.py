@@ -28,3 +28,4 @@ def short_path(path: str | Path) -> str:
 
 def plural(n: int, word: str, plural_word: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"
+

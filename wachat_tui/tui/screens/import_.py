@@ -12,14 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
-    Button, DirectoryTree, Input, Label, LoadingIndicator, OptionList, Select, Static, Switch,
+    Button, Checkbox, DirectoryTree, Input, Label, LoadingIndicator, OptionList, Select, Static,
 )
 from textual.widgets.option_list import Option
 
 from ..messages import DatasetPreviewed, ExportParsed, ExportParseFailed, ProjectImported, TaskFailed
 from ..util import one_line, plural, short_path
 from ..widgets.charts import hbar
-from .base import PaneScreen
+from .base import ConfirmScreen, PaneScreen
 
 EXPORT_SUFFIXES = (".txt", ".zip")
 
@@ -62,11 +62,14 @@ class ImportScreen(PaneScreen):
 
     def compose_pane(self) -> ComposeResult:
         with Horizontal(id="import-body"):
-            with Vertical(id="import-left", classes="panel"):
-                yield Label("WhatsApp export", classes="section-title")
-                yield Input(placeholder="Paste a path to a .txt or .zip, Enter", id="path")
-                yield ExportTree(Path.cwd(), id="export-tree")
-            with VerticalScroll(id="import-right", classes="panel"):
+            with Vertical(id="import-left", classes="panel") as left:
+                left.border_title = "WhatsApp export"
+                yield Input(placeholder="paste a path to a .txt or .zip, Enter", id="path", compact=True)
+                open_file = getattr(self.app, "open_file", None)
+                root = Path(open_file).parent if open_file is not None else Path.cwd()
+                yield ExportTree(root if str(root) else Path("."), id="export-tree")
+            with VerticalScroll(id="import-right", classes="panel") as right:
+                right.border_title = "What was detected"
                 yield Static(Text("Pick an export on the left (or paste its path) to see what "
                                   "was detected.", style="italic"), id="detect")
                 yield LoadingIndicator(id="import-busy")
@@ -75,24 +78,31 @@ class ImportScreen(PaneScreen):
                 yield OptionList(id="participants")
                 yield Label("Dataset options", classes="section-title")
                 with Horizontal(classes="form-row"):
-                    yield Label("Session gap (min)", classes="form-label")
-                    yield Input("60", id="gap", type="integer", classes="short-input")
-                    yield Label("Media", classes="form-label")
-                    yield Select([("tag <photo>…", "tag"), ("drop", "drop")], value="tag",
-                                 allow_blank=False, id="media", classes="short-select")
+                    yield Label("Session gap", classes="form-label")
+                    yield Input("60", id="gap", type="integer", classes="short-input", compact=True)
+                    yield Label(" minutes", classes="form-unit")
                 with Horizontal(classes="form-row"):
-                    yield Label("Redact numbers, e-mails, URLs", classes="form-label wide")
-                    yield Switch(False, id="redact")
+                    yield Label("Media", classes="form-label")
+                    yield Select([("tag as <photo>, <voice note>…", "tag"), ("drop", "drop")],
+                                 value="tag", allow_blank=False, id="media", classes="short-select",
+                                 compact=True)
+                with Horizontal(classes="form-row"):
+                    yield Label("Redaction", classes="form-label")
+                    yield Checkbox("phone numbers, e-mails, URLs, cards", False, id="redact",
+                                   compact=True)
                 with Horizontal(classes="form-row"):
                     yield Label("Project name", classes="form-label")
-                    yield Input("", id="project-name", placeholder="chat", classes="name-input")
+                    yield Input("", id="project-name", placeholder="chat", classes="name-input",
+                                compact=True)
                 yield Static("", id="dataset-preview")
-                yield Button("Create project  ctrl+s", id="create", variant="primary", disabled=True)
+                yield Button("Create project  ctrl+s", id="create", variant="primary", disabled=True,
+                             compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#import-busy").display = False
         tree = self.query_one(ExportTree)
-        tree.root.set_label(Text(short_path(tree.path), style="bold"))
+        tree.root.set_label(Text(short_path(tree.path) if Path(tree.path).is_absolute()
+                                 else str(tree.path), style="bold"))
         open_file = getattr(self.app, "open_file", None)
         if open_file is not None:
             self.query_one("#path", Input).value = str(open_file)
@@ -159,7 +169,7 @@ class ImportScreen(PaneScreen):
         self.query_one("#import-busy").display = False
         self.parsed = message.parsed
         info = self.parsed.info
-        self.query_one("#detect", Static).update(self._detection_table(info, len(self.parsed.messages)))
+        self.query_one("#detect", Static).update(self._detection_table(info, self.parsed.messages))
         unparsed = list(getattr(info, "unparsed", []) or [])
         un = self.query_one("#unparsed", Static)
         if unparsed:
@@ -212,7 +222,7 @@ class ImportScreen(PaneScreen):
             return project.me
         return None
 
-    def _detection_table(self, info, n_messages: int) -> Table:
+    def _detection_table(self, info, messages) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
@@ -220,10 +230,18 @@ class ImportScreen(PaneScreen):
         table.add_column()
         kinds = dict(getattr(info, "counts_by_kind", {}) or {})
         fmt = f"{info.date_order} · {info.time_format}"
-        table.add_row("File", Text(Path(self.path).name, style="bold"), "Platform",
-                      str(info.platform).capitalize())
+        name = Path(self.path).name
+        if info.chat_file and info.chat_file != name:
+            name = f"{name} › {info.chat_file}"
+        span = "—"
+        if messages:
+            span = f"{messages[0].time:%Y-%m-%d} → {messages[-1].time:%Y-%m-%d}"
+        locale = getattr(info, "locale", None)
+        table.add_row("File", Text(name, style="bold"), "Platform",
+                      str(info.platform).capitalize() + (f" · {locale}" if locale else ""))
         table.add_row("Chat", info.chat_name or "—", "Dates", fmt)
-        table.add_row("Records", f"{n_messages:,}", "Encoding", str(info.encoding))
+        table.add_row("Span", span, "Encoding", str(info.encoding))
+        table.add_row("Records", Text(f"{len(messages):,}", style="bold"), "", "")
         top = max(kinds.values(), default=1)
         items = sorted(kinds.items(), key=lambda kv: -kv[1])
         for i in range(0, len(items), 2):
@@ -249,7 +267,7 @@ class ImportScreen(PaneScreen):
 
     @on(Input.Changed, "#gap")
     @on(Select.Changed, "#media")
-    @on(Switch.Changed, "#redact")
+    @on(Checkbox.Changed, "#redact")
     def _options_changed(self) -> None:
         self.preview()
 
@@ -259,7 +277,7 @@ class ImportScreen(PaneScreen):
         gap_text = self.query_one("#gap", Input).value.strip()
         gap = int(gap_text) if gap_text.isdigit() else 60
         media = self.query_one("#media", Select).value
-        redact = self.query_one("#redact", Switch).value
+        redact = self.query_one("#redact", Checkbox).value
         kwargs = {"session_gap_minutes": gap, "media": media if isinstance(media, str) else "tag",
                   "redact": bool(redact)}
         base = getattr(self.project, "options", None) if self.project is not None else None
@@ -318,6 +336,26 @@ class ImportScreen(PaneScreen):
             self.notify(one_line(exc), severity="error")
             return
         name = slug(self.query_one("#project-name", Input).value or "chat")
+        try:
+            from ...core.project import Project
+
+            exists = Project.exists(name)
+        except Exception as exc:
+            self.notify(one_line(exc), severity="error")
+            return
+        if exists and self._existing_project_for(str(self.path)) != name:
+            def answered(replace: bool | None) -> None:
+                if replace:
+                    self._start_import(name, options)
+
+            self.app.push_screen(ConfirmScreen(
+                f"A project named “{name}” already exists for another export. Replace its "
+                "messages with this file? (Its runs and models stay.)", yes="Replace",
+                no="Cancel"), answered)
+            return
+        self._start_import(name, options)
+
+    def _start_import(self, name: str, options) -> None:
         self.query_one("#import-busy").display = True
         self.query_one("#create", Button).disabled = True
         self._import(self.path, self.me, name, options)
@@ -327,7 +365,8 @@ class ImportScreen(PaneScreen):
         try:
             from ...core.project import Project, import_export
 
-            refresh = any(getattr(p, "name", None) == name for p in Project.list())
+            # the same file again: refresh (new options or "me"), keeping review exclusions
+            refresh = Project.exists(name)
             project = import_export(path, me, name=name, options=options, refresh=refresh)
         except Exception as exc:
             self.post_message(TaskFailed("import", one_line(exc)))
@@ -348,40 +387,29 @@ class ImportScreen(PaneScreen):
 
 
 def report_line(report: dict) -> Text:
-    """The dataset report as one line of counts (what a change of option does, live)."""
+    """The dataset report (``build_dataset(...).report``) as one line of counts."""
     if "error" in report:
         return Text(f"✗ {report['error']}", style="red")
-    text = Text("≈ ", style="dim")
-    shown = 0
-    for key, label in (("pairs", "pairs"), ("train_samples", "train samples"),
-                       ("validation_samples", "validation"), ("sessions", "sessions"),
-                       ("excluded", "excluded")):
-        value = _find_count(report, key)
-        if value is None:
-            continue
-        if shown:
+    pairs = report.get("pairs") if isinstance(report.get("pairs"), dict) else {}
+    samples = report.get("samples") if isinstance(report.get("samples"), dict) else {}
+    items: list[tuple[int, str, str]] = []
+    if pairs:
+        items.append((pairs.get("total", 0), "pairs", "bold"))
+        items.append((pairs.get("train", 0), "train", ""))
+        items.append((pairs.get("validation", 0), "validation", ""))
+        if pairs.get("excluded"):
+            items.append((pairs["excluded"], "excluded", "red"))
+    if samples:
+        items.append((samples.get("train", 0) + samples.get("validation", 0), "samples", ""))
+    if isinstance(report.get("sessions"), int):
+        items.append((report["sessions"], "sessions", ""))
+    redactions = report.get("redactions")
+    if isinstance(redactions, dict) and sum(v for v in redactions.values() if isinstance(v, int)):
+        items.append((sum(v for v in redactions.values() if isinstance(v, int)), "redacted", "yellow"))
+    text = Text()
+    for i, (n, label, style) in enumerate(items):
+        if i:
             text.append(" · ", style="dim")
-        text.append(f"{value:,}", style="bold")
+        text.append(f"{int(n):,}", style=f"bold {style}".strip())
         text.append(f" {label}")
-        shown += 1
-    redactions = report.get("redactions") or report.get("redaction_counts")
-    if isinstance(redactions, dict) and sum(redactions.values()):
-        text.append(" · ", style="dim")
-        text.append(f"{sum(redactions.values()):,}", style="bold")
-        text.append(" redacted")
-    if not shown:
-        text = Text(", ".join(f"{k}: {v}" for k, v in report.items()
-                              if isinstance(v, (int, float)))[:200])
     return text
-
-
-def _find_count(report: dict, key: str):
-    value = report.get(key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    counts = report.get("counts")
-    if isinstance(counts, dict):
-        value = counts.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return int(value)
-    return None

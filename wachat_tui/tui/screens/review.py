@@ -1,6 +1,7 @@
 """Review pane: the context → reply pairs (search, filter, jump, exclude) and style cards."""
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from rich.text import Text
@@ -8,12 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, Input, Label, Select, Static, Switch
+from textual.widgets import Checkbox, ContentSwitcher, Input, Label, Select, Static
 
 from ..messages import DatasetPreviewed, TaskFailed
-from ..util import one_line, plural
+from ..util import one_line
 from ..widgets.pair_table import PairRow, PairTable
-from ..widgets.stats_cards import PersonCard, chat_summary
+from ..widgets.stats_cards import PersonCard, chat_summary, lengths_by_person
 from .import_ import report_line
 from .base import PaneScreen
 
@@ -24,13 +25,14 @@ class ReviewScreen(PaneScreen):
     MODE = "review"
     MAIN_FOCUS = "#pairs"
     BINDINGS = [
-        Binding("x", "toggle_exclude", "Exclude/include",
+        Binding("x", "toggle_exclude", "Exclude",
                 tooltip="Exclude the highlighted pair from training (or include it again)"),
         Binding("slash", "search", "Search", tooltip="Search contexts and replies"),
         Binding("f", "cycle_persona", "Persona", tooltip="Show the pairs of one persona, or all"),
-        Binding("g", "goto_session", "Session", tooltip="Jump to a session number"),
-        Binding("s", "toggle_stats", "Stats/pairs", tooltip="Switch between the pairs and the style cards"),
-        Binding("o", "edit_options", "Options", tooltip="Edit the dataset options (live pair count)"),
+        Binding("g", "goto_session", "Session", show=False, tooltip="Jump to a session number"),
+        Binding("s", "toggle_stats", "Stats", tooltip="Switch between the pairs and the style cards"),
+        Binding("o", "edit_options", "Options", show=False,
+                tooltip="Edit the dataset options (live pair count)"),
         Binding("ctrl+s", "apply_options", "Apply options",
                 tooltip="Rebuild the project's dataset with the options shown"),
     ]
@@ -40,24 +42,27 @@ class ReviewScreen(PaneScreen):
         self.rows: list[PairRow] = []
         self._preview_token = 0
         self._messages_cache = None
+        self._exclusion_lock = threading.Lock()
 
     def compose_pane(self) -> ComposeResult:
         with ContentSwitcher(initial="pairs-view", id="review-switcher"):
             with Vertical(id="pairs-view"):
                 with Horizontal(id="review-toolbar", classes="toolbar"):
-                    yield Input(placeholder="/ search", id="search")
-                    yield Select([("all people", ALL)], value=ALL, allow_blank=False, id="persona")
-                    yield Input(placeholder="g session", id="session", type="integer")
+                    yield Label("🔍", classes="toolbar-icon")
+                    yield Input(placeholder="search contexts and replies  (/)", id="search", compact=True)
+                    yield Select([("all people", ALL)], value=ALL, allow_blank=False, id="persona",
+                                 compact=True)
+                    yield Input(placeholder="session # (g)", id="session", type="integer", compact=True)
                 with Horizontal(id="review-options", classes="toolbar"):
-                    yield Label("gap", classes="form-label tight")
-                    yield Input("60", id="r-gap", type="integer", classes="tiny-input")
-                    yield Label("min reply", classes="form-label tight")
-                    yield Input("", id="r-min", type="integer", classes="tiny-input")
-                    yield Label("media", classes="form-label tight")
+                    yield Label("options (o)", classes="toolbar-title")
+                    yield Label("gap", classes="toolbar-label")
+                    yield Input("60", id="r-gap", type="integer", classes="tiny-input", compact=True)
+                    yield Label("min reply", classes="toolbar-label")
+                    yield Input("", id="r-min", type="integer", classes="tiny-input", compact=True)
+                    yield Label("media", classes="toolbar-label")
                     yield Select([("tag", "tag"), ("drop", "drop")], value="tag", allow_blank=False,
-                                 id="r-media", classes="tiny-select")
-                    yield Label("redact", classes="form-label tight")
-                    yield Switch(False, id="r-redact")
+                                 id="r-media", classes="tiny-select", compact=True)
+                    yield Checkbox("redact", False, id="r-redact", compact=True)
                 yield Static("", id="pair-count")
                 yield PairTable(id="pairs")
                 yield Static("", id="pair-detail")
@@ -83,12 +88,12 @@ class ReviewScreen(PaneScreen):
         self._load(project)
 
     def _set_option_widgets(self, opts) -> None:
-        with self.prevent(Input.Changed, Select.Changed, Switch.Changed):
+        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
             self.query_one("#r-gap", Input).value = str(getattr(opts, "session_gap_minutes", 60))
             min_chars = getattr(opts, "min_reply_chars", None)
             self.query_one("#r-min", Input).value = "" if min_chars is None else str(min_chars)
             self.query_one("#r-media", Select).value = getattr(opts, "media", "tag")
-            self.query_one("#r-redact", Switch).value = bool(getattr(opts, "redact", False))
+            self.query_one("#r-redact", Checkbox).value = bool(getattr(opts, "redact", False))
 
     @work(thread=True, exclusive=True, group="review-load")
     def _load(self, project) -> None:
@@ -97,19 +102,21 @@ class ReviewScreen(PaneScreen):
         except Exception as exc:
             self.post_message(TaskFailed("loading pairs", one_line(exc)))
             return
-        stats = None
+        rows.sort(key=lambda r: (r.session, r.time, r.persona))
+        stats, lengths = None, {}
         try:
             stats = project.stats()
+            lengths = lengths_by_person(project.messages())
         except Exception:
             stats = None
-        self.app.call_from_thread(self._loaded, project, rows, stats)
+        self.app.call_from_thread(self._loaded, project, rows, stats, lengths)
 
-    def _loaded(self, project, rows: list[PairRow], stats) -> None:
+    def _loaded(self, project, rows: list[PairRow], stats, lengths: dict) -> None:
         if project is not self.project:
             return
         self.rows = rows
         self.apply_filter()
-        self._show_stats(stats)
+        self._show_stats(stats, lengths)
         self.query_one(PairTable).focus()
 
     def on_task_failed(self, message: TaskFailed) -> None:
@@ -212,7 +219,8 @@ class ReviewScreen(PaneScreen):
     @work(thread=True, group="exclude")
     def _save_exclusion(self, project, pair_id: str, excluded: bool) -> None:
         try:
-            project.set_excluded([pair_id], excluded=excluded)
+            with self._exclusion_lock:  # one read-modify-write of exclusions.json at a time
+                project.set_excluded([pair_id], excluded=excluded)
         except Exception as exc:
             self.post_message(TaskFailed("saving the exclusion", one_line(exc)))
 
@@ -246,7 +254,7 @@ class ReviewScreen(PaneScreen):
         self.query_one("#r-gap", Input).focus()
 
     # -- stats ----------------------------------------------------------------------------
-    def _show_stats(self, stats) -> None:
+    def _show_stats(self, stats, lengths: dict) -> None:
         cards = self.query_one("#cards", HorizontalScroll)
         cards.remove_children()
         if not isinstance(stats, dict):
@@ -256,7 +264,8 @@ class ReviewScreen(PaneScreen):
         people = stats.get("people") or {}
         me = self.project.me if self.project else None
         order = sorted(people, key=lambda n: (n != me, -(people[n].get("messages") or 0)))
-        cards.mount_all(PersonCard(name, people[name], me=name == me) for name in order)
+        cards.mount_all(PersonCard(name, people[name], me=name == me, lengths=lengths.get(name, ()))
+                        for name in order)
 
     # -- options → live count -------------------------------------------------------------
     def _options_from_widgets(self):
@@ -267,7 +276,7 @@ class ReviewScreen(PaneScreen):
         changes = {
             "session_gap_minutes": int(gap) if gap.isdigit() else opts.session_gap_minutes,
             "media": media if isinstance(media, str) else opts.media,
-            "redact": bool(self.query_one("#r-redact", Switch).value),
+            "redact": bool(self.query_one("#r-redact", Checkbox).value),
         }
         if hasattr(opts, "min_reply_chars") and min_chars.isdigit():
             changes["min_reply_chars"] = int(min_chars)
@@ -276,7 +285,7 @@ class ReviewScreen(PaneScreen):
     @on(Input.Changed, "#r-gap")
     @on(Input.Changed, "#r-min")
     @on(Select.Changed, "#r-media")
-    @on(Switch.Changed, "#r-redact")
+    @on(Checkbox.Changed, "#r-redact")
     def _option_changed(self) -> None:
         if self.project is None:
             return
@@ -287,6 +296,9 @@ class ReviewScreen(PaneScreen):
             self.query_one("#pair-count", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
             return
         self._preview_token += 1
+        if options == self.project.options:
+            self._update_count(self.query_one(PairTable).row_count)
+            return
         self.query_one("#pair-count", Static).update(Text("Counting pairs…", style="italic"))
         self._preview(self._preview_token, self.project, options)
 
@@ -298,7 +310,8 @@ class ReviewScreen(PaneScreen):
             if self._messages_cache is None:
                 self._messages_cache = list(project.messages())
             exclusions = [r.id for r in self.rows if r.excluded]
-            result = build_dataset(self._messages_cache, project.me, options, exclusions=exclusions)
+            result = build_dataset(self._messages_cache, project.me, options, exclusions,
+                                   chat_name=project.chat_name, participants=project.participants)
             report = dict(getattr(result, "report", {}) or {})
         except Exception as exc:
             report = {"error": one_line(exc)}

@@ -70,7 +70,7 @@ class WelcomeScreen(PaneScreen):
                                       (f"  {people}" if people else "", "dim"))
                 options.add_option(Option(label, id=f"project:{name}"))
         hint = self.query_one("#welcome-hint", Static)
-        hint.update(Text("↑↓ choose · Enter open · 1–5 panes · ctrl+p every action · ctrl+q quit",
+        hint.update(Text("↑↓ Enter · 1–5 panes · ctrl+p all actions · ctrl+q quit",
                          style="dim"))
         options.highlighted = 0
         options.focus()

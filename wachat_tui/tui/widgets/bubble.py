@@ -33,7 +33,7 @@ class ChatTurn(Vertical):
 
     text: reactive[str] = reactive("", init=False)
 
-    def __init__(self, author: str, text: str, when: datetime, *, by_model: bool, mine: bool,
+    def __init__(self, author: str, text: str, when: datetime | None, *, by_model: bool, mine: bool,
                  streaming: bool = False, turn_id: int | None = None) -> None:
         classes = "chat-turn " + ("-mine" if mine else "-theirs") + (" -model" if by_model else "")
         super().__init__(classes=classes)
@@ -58,7 +58,8 @@ class ChatTurn(Vertical):
     def _header(self) -> Text:
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(self.author, style="bold")
-        head.append(f" · {self.when:%H:%M}", style="dim")
+        if self.when is not None:
+            head.append(f" · {self.when:%H:%M}", style="dim")
         if self.by_model:
             head.append("  ")
             head.append(MODEL_TAG, style="bold italic")
@@ -117,7 +118,7 @@ class ChatHeader(Horizontal):
         if not self.is_mounted:
             return
         initial = (self.contact[:1] or "?").upper()
-        self.query_one("#avatar", Static).update(f" {initial} ")
+        self.query_one("#avatar", Static).update(initial)
         self.query_one("#contact-name", Static).update(Text(self.contact or "—", style="bold"))
         self.query_one("#contact-status", Static).update(self.status)
         self.query_one("#chat-detail", Static).update(self.detail)

@@ -79,7 +79,7 @@ class LossChart(Widget):
         if self.train:
             legend.append(f" {self.train[-1][1]:.3f}", t_style)
         legend.append("  ")
-        legend.append("⣿ validation", e_style)
+        legend.append("⣿ val", e_style)
         if self.evals:
             legend.append(f" {self.evals[-1][1]:.3f}", e_style)
         pad = label_w + 1 + plot_w - legend.cell_len - len(right)

@@ -1,0 +1,83 @@
+"""Simulation on the real embedded model: alternating speakers, an immediate stop."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+from wachat_tui.chat.engine import Sampling
+from wachat_tui.chat.simulate import Simulation, pick_session
+from wachat_tui.core.records import Message
+
+from .conftest import lines
+
+
+def _turn_authors(stream):
+    authors, pieces = [], {}
+    for author, piece in stream:
+        if piece == "":
+            authors.append(author)
+        else:
+            pieces.setdefault(len(authors), []).append(piece)
+    return authors, pieces
+
+
+def test_simulation_alternates_speakers(engine):
+    saved = []
+    sim = Simulation(engine, ("Maya", "Leo"), opening="are you up?", on_line=saved.append,
+                     sampling=Sampling(max_tokens=16))
+    assert [(l.author, l.text, l.by_model) for l in sim.history] == [("Maya", "are you up?", False)]
+    authors, _ = _turn_authors(sim.turns(4))
+    assert authors == ["Leo", "Maya", "Leo", "Maya"]
+    model_lines = [l for l in sim.history if l.by_model]
+    assert model_lines and {l.author for l in model_lines} <= {"Maya", "Leo"}
+    assert saved == sim.history  # every completed line went to on_line (the store)
+    # the history seen by the next speaker is the shared one
+    assert sim.next_speaker == "Leo"
+
+
+def test_stop_takes_effect_immediately(engine):
+    sim = Simulation(engine, ("Maya", "Leo"), lines(("Maya", "so what's the plan for saturday")),
+                     sampling=Sampling(max_tokens=64, temperature=1.0))
+    after_stop = []
+    seen = 0
+    for author, piece in sim.turns(6):
+        if sim.stopped:
+            after_stop.append(piece)
+        seen += bool(piece)
+        if seen == 2:  # mid-stream
+            sim.stop()
+    assert after_stop == []  # not one more piece, not even the end-of-turn marker
+    assert engine.last_stats.stop_reason == "stopped"
+    # what was shown is kept, and a later turns() goes on
+    assert sim.history[-1].by_model
+    more = list(sim.turns(1))
+    assert more and more[-1][1] == ""
+
+
+def test_stop_from_another_thread(engine):
+    sim = Simulation(engine, ("Leo", "Maya"), opening="hi", sampling=Sampling(max_tokens=64))
+    stop = threading.Event()
+    got = []
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    t0 = time.perf_counter()
+    got = list(sim.turns(50, stop))
+    waited = time.perf_counter() - t0
+    timer.join()
+    assert stop.is_set() and waited < 5  # 50 turns would take far longer
+    assert sum(1 for _, piece in got if piece == "") < 50
+
+
+def test_pick_session_starts_from_a_real_session():
+    t0 = datetime(2024, 1, 1, 9)
+    msgs = []
+    for s in range(3):
+        base = t0 + timedelta(days=s)
+        for i in range(8):
+            msgs.append(Message(base + timedelta(minutes=i), ("Maya", "Leo")[i % 2], f"s{s} m{i}"))
+    msgs.append(Message(t0 + timedelta(days=5), None, "Messages are end-to-end encrypted", "system"))
+    seed_lines = pick_session(msgs, ["Maya", "Leo"], index=1, lines=4)
+    assert [l.text for l in seed_lines] == ["s1 m0", "s1 m1", "s1 m2", "s1 m3"]
+    assert not any(l.by_model for l in seed_lines)
+    assert pick_session(msgs, ["Maya", "Leo"], seed=5) == pick_session(msgs, ["Maya", "Leo"], seed=5)

@@ -1,0 +1,108 @@
+"""The training job's bookkeeping without a model: failures as events, best adapter, early stopping,
+batching helpers."""
+from __future__ import annotations
+
+import io
+import json
+import threading
+
+import pytest
+
+from wachat_tui.train.config import TrainConfig
+from wachat_tui.train.sft import (OOM_HINT, ChatCollator, Emitter, GroupedSampler, TrainingJob,
+                                  out_of_memory)
+
+from .conftest import make_tiny_project
+
+
+def _job(tmp_path, **cfg):
+    project = make_tiny_project(tmp_path)
+    stream = io.StringIO()
+    job = TrainingJob(project, TrainConfig.for_device("cpu", **cfg), Emitter(stream), threading.Event(),
+                      run_id="unit")
+    return job, stream, project
+
+
+def _events(stream):
+    return [json.loads(l) for l in stream.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("exc", [
+    __import__("torch").OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    MemoryError(),
+    RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: can't allocate memory: you tried "
+                 "to allocate 1099511627776 bytes"),
+])
+def test_out_of_memory_becomes_a_failed_event_with_a_hint(tmp_path, monkeypatch, exc):
+    job, stream, project = _job(tmp_path)
+
+    def boom(info):
+        raise exc
+
+    monkeypatch.setattr(job, "_run", boom)
+    assert job.run() == 1
+    failed = _events(stream)[-1]
+    assert failed["event"] == "failed" and failed["error"].startswith("out of")
+    assert failed["hint"] == OOM_HINT and "batch-size" in OOM_HINT and "qlora" in OOM_HINT
+    run = json.loads((project / "runs" / "unit" / "run.json").read_text())
+    assert run["status"] == "failed" and run["error"].startswith("out of")
+    assert out_of_memory(ValueError("bad value")) is None
+
+
+class _FakeModel:
+    def __init__(self):
+        self.saved = 0
+
+    def save_pretrained(self, path):
+        self.saved += 1
+        from pathlib import Path
+
+        Path(path, "adapter_model.safetensors").write_bytes(b"x")
+
+
+def test_best_adapter_and_early_stopping(tmp_path):
+    job, stream, project = _job(tmp_path, early_stopping_patience=2, sample_every_eval=False)
+    job._create_new(project / "runs", {})
+    job.emit.events_path = job.paths.events
+    model = _FakeModel()
+    losses = [(0, 4.0), (10, 3.5), (20, 3.2), (30, 3.3), (40, 3.25)]
+    stops = [job.on_evaluated(step, {"eval_loss": loss}, model) for step, loss in losses]
+    assert stops == [False, False, False, False, True]  # two evaluations without a new best
+    assert model.saved == 2  # steps 10 and 20; the base (step 0) is never "the" adapter
+    assert job.state.best_eval_loss == 3.2 and job.state.best_step == 20 and job.state.base_eval_loss == 4.0
+    best = [e["best"] for e in _events(stream) if e["event"] == "evaluated"]
+    assert best == [False, True, True, False, False]
+    assert (job.paths.adapter / "adapter_model.safetensors").exists()
+    assert json.loads(job.paths.metrics.read_text())["history"]["eval"][-1]["step"] == 40
+
+
+def test_collator_pads_right_or_concatenates():
+    feats = [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [-100, 9]}]
+    padded = ChatCollator(pad_id=0)(feats)
+    assert padded["input_ids"].tolist() == [[5, 6, 7], [8, 9, 0]]
+    assert padded["labels"].tolist() == [[-100, 6, 7], [-100, 9, -100]]
+    assert padded["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    flat = ChatCollator(pad_id=0, padding_free=True)(feats)
+    assert flat["input_ids"].tolist() == [[5, 6, 7, 8, 9]]
+    assert flat["position_ids"].tolist() == [[0, 1, 2, 0, 1]]
+    assert flat["labels"].tolist() == [[-100, 6, 7, -100, 9]]  # no loss across the sample boundary
+    assert flat["cu_seq_lens_q"].tolist() == [0, 3, 5]
+
+
+def test_grouped_sampler_batches_similar_lengths_reproducibly():
+    import random
+
+    lengths = [random.Random(i).randint(20, 400) for i in range(200)]
+    sampler = GroupedSampler(lengths, batch_size=8, seed=1)
+    order = list(sampler)
+    assert sorted(order) == list(range(200))
+    assert order == list(GroupedSampler(lengths, batch_size=8, seed=1))  # same seed, same order
+    sampler.set_epoch(1)
+    assert list(sampler) != order  # a new order each epoch
+
+    def waste(idx):
+        batches = [idx[i:i + 8] for i in range(0, len(idx), 8)]
+        real = sum(lengths[i] for i in idx)
+        return 1 - real / sum(max(lengths[i] for i in b) * len(b) for b in batches)
+
+    assert waste(order) < 0.1 < waste(list(range(200)))

@@ -1,0 +1,207 @@
+"""Real training runs with the embedded SmolLM2-135M, kept tiny: a few steps each."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import run_wachat
+from .conftest import FAST, events_of, make_tiny_project, run_worker
+
+RUN_KEYS = {"run_id", "project", "base_model", "base_path", "mode", "personas", "config", "status",
+            "best_eval_loss", "created"}
+
+
+# ----------------------------------------------------------------------------- the conftest run (demo project)
+@pytest.mark.slow
+def test_demo_run_writes_a_complete_run(trained_run):
+    run = json.loads((trained_run / "run.json").read_text())
+    assert RUN_KEYS <= set(run)
+    assert run["status"] == "finished" and run["base_model"] == "embedded:smollm2-135m"
+    assert run["mode"] == "lora" and Path(run["base_path"], "config.json").exists()
+    assert "Maya" in run["personas"] and run["step"] == 6
+
+    events = [json.loads(l) for l in (trained_run / "events.jsonl").read_text().splitlines()]
+    names = [e["event"] for e in events]
+    assert names[0] == "started" and names[-1] == "finished"
+    assert [e["step"] for e in events if e["event"] == "step"] == [1, 2, 3, 4, 5, 6]
+    evals = [e for e in events if e["event"] == "evaluated"]
+    assert [e["step"] for e in evals] == [0, 3, 6]
+    assert all(e["perplexity"] > 1 for e in evals)
+    # it learned: the validation loss on held-out persona replies went down from the base model's
+    assert evals[-1]["eval_loss"] < evals[0]["eval_loss"]
+    assert run["best_eval_loss"] == min(e["eval_loss"] for e in evals[1:])
+    samples = [e for e in events if e["event"] == "sampled"]
+    assert samples and all(s["real"] and isinstance(s["generated"], str) and s["context"] for s in samples)
+    assert {e["step"] for e in events if e["event"] == "checkpointed"} == {3, 6}
+    step = next(e for e in events if e["event"] == "step")
+    assert step["tokens_per_s"] > 0 and step["max_steps"] == 6 and step["lr"] is not None
+
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert len(metrics["history"]["train"]) == 6 and len(metrics["history"]["eval"]) == 3
+    assert len((trained_run / "samples.jsonl").read_text().splitlines()) == len(samples)
+    # private: files 0600, folders 0700
+    for p in [trained_run, trained_run / "adapter"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o700
+    for p in [trained_run / "run.json", trained_run / "metrics.json", trained_run / "events.jsonl",
+              trained_run / "adapter" / "adapter_model.safetensors"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+@pytest.mark.slow
+def test_adapter_loads_with_peft_and_changes_the_model(trained_run):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base_path = json.loads((trained_run / "run.json").read_text())["base_path"]
+    model = AutoModelForCausalLM.from_pretrained(base_path)
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+    with torch.no_grad():
+        before = model(ids).logits
+        tuned = PeftModel.from_pretrained(model, str(trained_run / "adapter"))
+        after = tuned(ids).logits
+    assert not torch.allclose(before, after)
+    note = json.loads((trained_run / "adapter" / "wachat.json").read_text())
+    assert note["base_model"] == "embedded:smollm2-135m"
+
+
+def test_runner_lists_runs_and_replays_events(trained_run):
+    from wachat_tui.train.runner import find_run, list_runs, load_run_events
+
+    runs = list_runs(trained_run.parent.parent)
+    assert trained_run in [r.path for r in runs]
+    info = find_run(trained_run.parent.parent, trained_run.name)
+    assert info.status == "finished" and info.best_eval_loss is not None and info.adapter.exists()
+    events = load_run_events(trained_run)
+    assert events[0].name == "started" and events[-1].name == "finished"
+    assert events[-1].path == str(trained_run / "adapter")
+
+
+def test_invalid_option_is_rejected_by_the_cli(demo_project, e2e_home):
+    before = set((demo_project / "runs").glob("*")) if (demo_project / "runs").exists() else set()
+    proc = run_wachat("train", "demo", "--lr", "-1", home=e2e_home)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("wachat: error: learning rate must be in (0, 1]")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    after = set((demo_project / "runs").glob("*")) if (demo_project / "runs").exists() else set()
+    assert after == before  # nothing started, nothing written
+
+
+@pytest.mark.slow
+def test_eval_compares_base_and_fine_tuned(trained_run, e2e_home):
+    proc = run_wachat("eval", "demo", "--run", trained_run.name, "--samples", "2", "--max-samples", "16", "--json",
+                      home=e2e_home, check=True)
+    res = json.loads(proc.stdout)
+    assert res["run_id"] == trained_run.name
+    assert res["fine_tuned"]["eval_loss"] < res["base"]["eval_loss"]
+    assert res["fine_tuned"]["perplexity"] < res["base"]["perplexity"]
+    for who in ("real", "base", "fine_tuned"):
+        style = res[who]["style"]
+        assert style["n"] == 2 and {"mean_chars", "emoji_per_reply", "laugh_rate", "lowercase_ratio"} <= set(style)
+    assert len(res["samples"]) == 2 and (trained_run / "eval.json").exists()
+
+
+# ----------------------------------------------------------------------------- failures are events
+def test_empty_dataset_fails_with_an_event(tiny_project):
+    (tiny_project / "dataset" / "train.jsonl").write_text("")
+    proc = run_wachat("train", "tiny", "--events")
+    assert proc.returncode == 1
+    failed = [e for e in events_of(proc.stdout) if e["event"] == "failed"]
+    assert failed and "no training samples" in failed[-1]["error"] and failed[-1]["hint"]
+    run = json.loads(next((tiny_project / "runs").glob("*/run.json")).read_text())
+    assert run["status"] == "failed"
+
+
+def test_unloadable_base_fails_with_an_event(tiny_project, tmp_path):
+    proc = run_worker(tiny_project, "--base", str(tmp_path / "no" / "such" / "model"), *FAST)
+    assert proc.returncode == 1
+    failed = events_of(proc.stdout)[-1]
+    assert failed["event"] == "failed" and "does not exist" in failed["error"]
+    assert "embedded:smollm2-135m" in failed["hint"]
+    assert all(line.startswith("{") for line in proc.stdout.splitlines())  # stdout = events only
+
+
+# ----------------------------------------------------------------------------- QLoRA, resume, cancel (tiny project)
+@pytest.mark.slow
+def test_qlora_trains_on_the_cpu(tiny_project):
+    proc = run_worker(tiny_project, "--qlora", "--max-steps", "4", "--eval-steps", "2", "--save-steps", "4",
+                      "--lr", "1e-3", *FAST)
+    events = events_of(proc.stdout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    started = events[0]
+    assert started["config"]["mode"] == "qlora"
+    q = started["config"]["quantization"]
+    assert q["method"] == "bitsandbytes-nf4" and q["double_quant"] and q["linear4bit_layers"] == 30 * 7
+    assert 0 < started["trainable_params"] < started["total_params"]
+    evals = [e for e in events if e["event"] == "evaluated"]
+    assert [e["step"] for e in evals] == [0, 2, 4] and evals[-1]["eval_loss"] < evals[0]["eval_loss"]
+    assert (Path(events[-1]["path"]) / "adapter_model.safetensors").exists()
+
+
+def _start(project: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "wachat_tui.train", "--project-dir", str(project), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_cancel_saves(tiny_project):
+    from wachat_tui.train.config import TrainConfig
+    from wachat_tui.train.runner import list_runs, start_training
+
+    opts = ("--max-steps", "6", "--save-steps", "2", "--eval-steps", "100", "--eval-max-samples", "2",
+            "--samples", "0", "--batch-size", "4", "--seq-len", "256")
+    # 1. a run killed hard (SIGKILL: no chance to save) right after its first checkpoint
+    proc = _start(tiny_project, *opts)
+    for line in proc.stdout:
+        ev = json.loads(line)
+        if ev["event"] == "checkpointed":
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    [run] = list_runs(tiny_project)
+    assert run.status == "running" and run.has_checkpoint
+
+    # 2. resumed through the runner API (as the app does), then cancelled (SIGINT) mid-run
+    cfg = TrainConfig.for_device("cpu")
+    ep = start_training(tiny_project, cfg, resume=True)
+    seen = []
+    for ev in ep.events():
+        seen.append(ev)
+        if ev.name == "step" and not ep.cancelled:
+            ep.cancel_async()
+    assert seen[0].name == "log" and "resuming from checkpoint-2" in seen[0].message
+    assert [e.step for e in seen if e.name == "step"][0] == 3  # continues, does not restart
+    assert seen[-1].name == "failed" and seen[-1].error == "cancelled" and "--resume" in seen[-1].hint
+    assert ep.proc.wait(timeout=30) == 130
+    [run] = list_runs(tiny_project)
+    assert run.status == "cancelled" and run.adapter.exists()
+    stopped_at = max(e.step for e in seen if e.name == "checkpointed")
+    assert stopped_at >= 3  # the cancel wrote a checkpoint at the step it stopped on
+
+    # 3. resumed again: reaches the same end state as an uninterrupted run
+    done = run_worker(tiny_project, "--resume")
+    events = events_of(done.stdout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert events[-1]["event"] == "finished" and events[-1]["metrics"]["steps"] == 6
+    [run] = list_runs(tiny_project)
+    assert run.status == "finished" and run.step == 6 == run.max_steps
+    all_events = [json.loads(l)["event"] for l in (run.path / "events.jsonl").read_text().splitlines()]
+    assert all_events.count("started") == 3 and all_events[-1] == "finished"
+    state = json.loads((run.path / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+
+    straight = make_tiny_project(tiny_project.parent.parent, name="straight")
+    ref = run_worker(straight, *opts)
+    assert ref.returncode == 0
+    ref_steps = {e["step"]: e["loss"] for e in events_of(ref.stdout) if e["event"] == "step"}
+    resumed_steps = {e["step"]: e["loss"] for e in events if e["event"] == "step"}
+    for step, loss in resumed_steps.items():
+        assert loss == pytest.approx(ref_steps[step], rel=1e-3), step

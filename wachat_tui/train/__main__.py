@@ -1,0 +1,208 @@
+"""The training process: ``python -m wachat_tui.train --project-dir DIR [options]``.
+
+stdout carries JSON-lines events only (see ``events.py``); everything else — library
+warnings, progress bars, tracebacks — goes to stderr. Every event is also appended to
+``<project>/runs/<run_id>/events.jsonl``. SIGINT/SIGTERM stop at the end of the current step,
+write a checkpoint and the adapter, emit ``failed`` with error "cancelled" and exit 130.
+
+Exit codes: 0 finished, 1 failed, 2 invalid options, 130 cancelled.
+
+Multi-GPU: the same entry point runs under accelerate, e.g.
+``accelerate launch --num_processes 4 -m wachat_tui.train --project-dir DIR --lora``
+(DDP; FSDP/DeepSpeed through ``accelerate config``). Only rank 0 prints events and writes
+run files; QLoRA places each rank's 4-bit model on its own GPU (LOCAL_RANK).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+
+QUIET_ENV = {
+    "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "warning",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PYTHONWARNINGS": "ignore",
+    # Idle OpenMP threads sleep instead of spinning: on a busy machine (or a laptop doing other
+    # things) spinning threads slow training down several times.
+    "OMP_WAIT_POLICY": "PASSIVE",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m wachat_tui.train",
+                                description="Fine-tune a LoRA adapter on a wachat project (JSON events on stdout).")
+    p.add_argument("--project-dir", required=True, help="the project folder (with project.json and dataset/)")
+    p.add_argument("--run-id", help="name of the new run (default: a timestamp)")
+    p.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN",
+                   help="continue RUN (default: the latest run) from its last checkpoint")
+    p.add_argument("--config-json", help="a full TrainConfig as JSON (used by the app and `wachat train`)")
+    p.add_argument("--base", help="hub id, local HF model folder, or embedded:smollm2-135m")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--qlora", dest="mode", action="store_const", const="qlora")
+    mode.add_argument("--lora", dest="mode", action="store_const", const="lora")
+    p.add_argument("--device", choices=["cuda", "cpu", "mps"])
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--eval-steps", type=int)
+    p.add_argument("--save-steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--grad-accum", type=int)
+    p.add_argument("--lr", dest="learning_rate", type=float)
+    p.add_argument("--rank", type=int)
+    p.add_argument("--alpha", type=int)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--seq-len", dest="max_seq_len", type=int)
+    p.add_argument("--batching", choices=["auto", "grouped", "padding_free", "padded"])
+    p.add_argument("--eval-max-samples", type=int)
+    p.add_argument("--early-stopping", dest="early_stopping_patience", type=int)
+    p.add_argument("--samples", dest="n_samples", type=int)
+    p.add_argument("--seed", type=int)
+    return p
+
+
+OVERRIDES = ("base", "mode", "device", "epochs", "max_steps", "eval_steps", "save_steps", "batch_size",
+             "grad_accum", "learning_rate", "rank", "alpha", "dropout", "max_seq_len", "batching",
+             "eval_max_samples", "early_stopping_patience", "n_samples", "seed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    for k, v in QUIET_ENV.items():
+        os.environ.setdefault(k, v)
+    # Events get the real stdout; fd 1 is pointed at stderr so that nothing a library prints
+    # (even from C) can corrupt the event stream.
+    event_stream = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        return _main(argv, event_stream)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        from .events import Failed, emit
+
+        emit(Failed(error="cancelled", hint=""), event_stream)
+        return 130
+    except BaseException as exc:  # never end without an event
+        traceback.print_exc(file=sys.stderr)
+        from .events import Failed, emit
+
+        emit(Failed(error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                    hint="see the training log (stderr) for the traceback"), event_stream)
+        return 1
+
+
+def _main(argv, event_stream) -> int:
+    args = build_parser().parse_args(argv)
+
+    cancel = threading.Event()
+    state = {"interruptible": True}
+
+    def on_signal(signum, frame):
+        already = cancel.is_set()
+        cancel.set()
+        print(f"wachat-train: received signal {signum}; saving and stopping", file=sys.stderr, flush=True)
+        if already or state["interruptible"]:
+            # before training starts (or on a second signal) stop right away
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    from pathlib import Path
+
+    from ..errors import WachatError
+    from .events import Failed, emit
+    from .config import ConfigError, TrainConfig
+
+    def fail(error: str, hint: str = "", code: int = 1) -> int:
+        emit(Failed(error=error, hint=hint), event_stream)
+        return code
+
+    project_dir = Path(args.project_dir).expanduser()
+    if not (project_dir / "project.json").exists():
+        return fail(f"{project_dir} is not a wachat project (no project.json)",
+                    "create one with `wachat import EXPORT --me NAME`", 2)
+    overrides = {k: getattr(args, k) for k in OVERRIDES}
+    try:
+        if args.config_json:
+            config = TrainConfig.from_dict(json.loads(args.config_json))
+            for k, v in overrides.items():
+                if v is not None:
+                    setattr(config, k, v)
+        else:
+            device = overrides.pop("device")
+            config = TrainConfig.for_device(device, **overrides)
+        if config.device is None:
+            from .config import detect_device
+
+            config.device = detect_device()
+        config.validate()
+    except ConfigError as exc:
+        return fail(exc.message, exc.hint or "", 2)
+    except (TypeError, ValueError) as exc:
+        return fail(f"invalid training configuration: {exc}", "", 2)
+
+    run_id = args.run_id
+    resume = args.resume is not None
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and not (run_id or resume):
+        return fail("a distributed run needs --run-id NAME (every process must use the same run folder)",
+                    "add --run-id, e.g. --run-id multi-gpu-1", 2)
+    if run_id and not resume:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", run_id):
+            return fail(f"invalid run id {run_id!r}", "use letters, digits, '.', '_' or '-'", 2)
+    if resume:
+        from .runner import find_run
+
+        try:
+            run_id = find_run(project_dir, None if args.resume == "latest" else args.resume).run_id
+        except WachatError as exc:
+            return fail(exc.message, exc.hint or "", 2)
+
+    import logging
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_warning()
+        hf_logging.disable_progress_bar()
+    except Exception:
+        pass
+
+    from .sft import Emitter, TrainingJob, is_main_process
+
+    emitter = Emitter(event_stream, enabled=is_main_process())
+    job = TrainingJob(project_dir, config, emitter, cancel, run_id=run_id, resume=resume)
+
+    def track(event):
+        # from `started` on, the training loop polls the flag and stops at a step boundary
+        if event.name == "started":
+            state["interruptible"] = False
+
+    emitter.listeners.append(track)
+    try:
+        return job.run()
+    except KeyboardInterrupt:
+        return job._cancelled() if job.state is not None else fail("cancelled", "", 130)
+    except WachatError as exc:
+        return job._failed(exc.message, exc.hint or "")
+    except Exception as exc:  # anything unexpected still ends as an event, with the traceback on stderr
+        traceback.print_exc(file=sys.stderr)
+        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        return job._failed(msg, "see the training log (stderr) for the traceback")
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    sys.exit(code)
