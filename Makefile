@@ -31,6 +31,8 @@ screenshots: setup
 
 bench: setup
 	$(PY) benchmarks/parse_bench.py
+	$(PY) benchmarks/chat_bench.py
+	$(PY) benchmarks/train_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
