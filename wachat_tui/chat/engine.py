@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from ..core.gguf_file import check_gguf_file
 from ..errors import ModelError
 
 # The template used when a GGUF carries none (ChatML: what SmolLM2/Qwen-style models use).
@@ -212,23 +213,6 @@ def find_model(project_dir: Path) -> Path:
     return found[0]
 
 
-def check_gguf_file(path: Path) -> Path:
-    """Refuse a missing/empty/non-GGUF file with one clear line before llama.cpp sees it."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ModelError(f"model file not found: {path}", hint="pass --model with the path of a .gguf file")
-    if path.is_dir():
-        raise ModelError(f"{path} is a folder, not a GGUF model file")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
-    if magic != b"GGUF":
-        raise ModelError(f"{path.name} is not a GGUF model file",
-                         hint="export one with `wachat export`, or point --model at a .gguf file")
-    return path
-
 
 def _default_threads() -> int:
     try:
@@ -384,7 +368,8 @@ class ChatEngine:
     def __init__(self, model_path: str | os.PathLike, *, n_ctx: int = 2048, seed: int | None = None,
                  sampling: Sampling | None = None, n_threads: int | None = None,
                  n_gpu_layers: int = -1):
-        self.model_path = check_gguf_file(Path(model_path))
+        self.model_path = check_gguf_file(
+            Path(model_path), hint="export one with `wachat export`, or point --model at a .gguf file")
         self.sampling = (sampling or Sampling()).validate()
         if n_ctx < 64:
             raise ModelError(f"context window must be at least 64 tokens, got {n_ctx}")

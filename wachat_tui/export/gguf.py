@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..core.gguf_file import check_gguf_file
 from ..errors import ModelError
 
 # HF ``architectures`` names (and model_type fallbacks) we convert as llama.cpp's "llama" arch.
@@ -570,21 +571,3 @@ def read_metadata(path: Path) -> dict[str, Any]:
         except Exception:
             out[key] = None
     return out
-
-
-def check_gguf_file(path: Path) -> None:
-    """Cheap sanity check before handing a file to llama.cpp (whose errors are unhelpful)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file {path} does not exist")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ModelError(f"cannot read {path}: {exc.strerror}") from None
-    if magic != b"GGUF":
-        raise ModelError(f"{path} is not a GGUF file (it does not start with the GGUF magic)",
-                         hint="export the model again with `wachat export`")
-    if path.stat().st_size < 64:
-        raise ModelError(f"{path} is truncated", hint="export the model again with `wachat export`")
-
