@@ -28,7 +28,8 @@ def test_demo_run_writes_a_complete_run(trained_run):
     assert "Maya" in run["personas"] and run["step"] == 6
 
     events = [json.loads(l) for l in (trained_run / "events.jsonl").read_text().splitlines()]
-    names = [e["event"] for e in events]
+    # progress logs (e.g. the one-time conversion of the embedded model on a fresh machine) may come first
+    names = [e["event"] for e in events if e["event"] != "log"]
     assert names[0] == "started" and names[-1] == "finished"
     assert [e["step"] for e in events if e["event"] == "step"] == [1, 2, 3, 4, 5, 6]
     evals = [e for e in events if e["event"] == "evaluated"]
@@ -79,7 +80,7 @@ def test_runner_lists_runs_and_replays_events(trained_run):
     assert trained_run in [r.path for r in runs]
     info = find_run(trained_run.parent.parent, trained_run.name)
     assert info.status == "finished" and info.best_eval_loss is not None and info.adapter.exists()
-    events = load_run_events(trained_run)
+    events = [e for e in load_run_events(trained_run) if e.name != "log"]
     assert events[0].name == "started" and events[-1].name == "finished"
     assert events[-1].path == str(trained_run / "adapter")
 
