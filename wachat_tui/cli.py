@@ -74,6 +74,9 @@ def _log_crash() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .paths import use_private_umask
+
+    use_private_umask()
     parser, mods = build_parser()
     args = parser.parse_args(argv)
     try:

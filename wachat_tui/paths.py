@@ -42,3 +42,8 @@ def ensure_private_dir(path: Path) -> Path:
 def demo_export() -> Path:
     """The bundled demo chat export that ships inside the package."""
     return Path(__file__).resolve().parent / "data" / "demo_chat.txt"
+
+
+def use_private_umask() -> None:
+    """Files wachat (and the libraries it drives: checkpoints, SQLite, GGUF) create are owner-only."""
+    os.umask(0o077)

@@ -76,4 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from ..paths import use_private_umask
+
+    use_private_umask()
     sys.exit(main())

@@ -203,6 +203,9 @@ def _main(argv, event_stream) -> int:
 
 
 if __name__ == "__main__":
+    from ..paths import use_private_umask
+
+    use_private_umask()
     code = main()
     sys.stderr.flush()
     sys.exit(code)
