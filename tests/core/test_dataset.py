@@ -252,3 +252,27 @@ def test_train_file_loads_with_datasets(tmp_path):
     first = ds["train"][0]["messages"]
     assert first[0]["role"] == "system" and first[-1]["role"] == "assistant"
     assert first == res.train[0]["messages"]
+
+
+@pytest.mark.parametrize("partners,chat_name", [
+    (["Leo"], None),
+    (["Leo Martín"], None),
+    (["Leo", "Zoe"], None),
+    (["Ann and Bob", "Leo", "Zoe"], "Friends"),
+    (["Leo", "Zoe", "Kim"], 'The "with" crew" with us'),
+    (["A", "B", "C", "D", "E", "F"], "Six"),
+])
+def test_prompt_partners_inverts_system_prompt(partners, chat_name):
+    from wachat_tui.core.dataset import prompt_partners, system_prompt
+
+    assert prompt_partners("Maya", system_prompt("Maya", partners, chat_name)) == partners
+
+
+def test_prompt_partners_unknown_gives_nothing():
+    from wachat_tui.core.dataset import prompt_partners, system_prompt
+
+    assert prompt_partners("Maya", system_prompt("Maya", [])) == []
+    assert prompt_partners("Leo", system_prompt("Maya", ["Leo"])) == []  # another persona's prompt
+    assert prompt_partners("Maya", "You are Maya, texting with Leo on WhatsApp. Reply the way Maya would.") == []
+    big = [f"P{i}" for i in range(9)]
+    assert prompt_partners("Maya", system_prompt("Maya", big, "Big")) == []  # "and 4 others": unknown

@@ -384,19 +384,25 @@ def _all_inputs():
     return files
 
 
+@pytest.mark.parametrize("use_c", [True, False], ids=["C", "python"])
 @pytest.mark.parametrize("path", _all_inputs(), ids=lambda p: p.name)
-def test_hot_path_gives_the_careful_records(path, monkeypatch):
-    """After the look-ahead, records take a fast path; it must agree with the careful path
-    (everything held back) record for record, whatever the block size."""
+def test_hot_path_gives_the_careful_records(path, use_c, monkeypatch):
+    """After the look-ahead, records take a fast path (the C hot loop, or its Python twin); it
+    must agree with the careful path (everything held back) record for record, whatever the
+    block size."""
     info = ExportInfo()
+    monkeypatch.setattr(P, "USE_C", use_c)
     monkeypatch.setattr(P, "QUICK_FLUSH", False)                        # every record via _build
+    monkeypatch.setattr(P, "EARLY_DECISION", False)
     careful = [m.to_json() for m in iter_messages(path, info=info)]       # all in the look-ahead
     monkeypatch.setattr(P, "QUICK_FLUSH", True)
     assert rows(path) == careful                                          # look-ahead fast path
     monkeypatch.setattr(P, "LOOKAHEAD", 2)
     monkeypatch.setattr(P, "CHUNK_BYTES", 64)
-    hot = rows(path, date_order=info.date_order)
+    hot_info = ExportInfo()
+    hot = [m.to_json() for m in iter_messages(path, date_order=info.date_order, info=hot_info)]
     assert hot == careful
+    assert hot_info.unparsed == info.unparsed
 
 
 @pytest.mark.parametrize("notice", [

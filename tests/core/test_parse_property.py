@@ -130,9 +130,10 @@ def test_fast_paths_agree_with_the_careful_path(text, lookahead, chunk):
         except ParseError as exc:
             return exc.one_line()
 
-    saved = (P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES)
+    saved = (P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION)
     try:
         P.QUICK_FLUSH = False
+        P.EARLY_DECISION = False
         info = P.ExportInfo()
         try:
             careful = [m.to_json() for m in iter_messages(path, info=info)]
@@ -142,6 +143,9 @@ def test_fast_paths_agree_with_the_careful_path(text, lookahead, chunk):
         P.QUICK_FLUSH = True
         assert rows(date_order=order) == careful
         P.LOOKAHEAD, P.CHUNK_BYTES = lookahead, chunk
-        assert rows(date_order=order) == careful
+        assert rows(date_order=order) == careful          # the C hot loop (where built)
+        P.USE_C = False
+        assert rows(date_order=order) == careful          # the Python hot loop
     finally:
-        P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES = saved
+        P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION = saved
+        P.USE_C = True

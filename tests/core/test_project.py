@@ -10,7 +10,7 @@ import pytest
 from wachat_tui import paths
 from wachat_tui.core import atomic
 from wachat_tui.core import project as project_mod
-from wachat_tui.core.dataset import DatasetOptions
+from wachat_tui.core.dataset import DatasetOptions, report_counts
 from wachat_tui.core.project import Project, ensure_demo_project, import_export, last_project
 from wachat_tui.errors import ProjectError
 
@@ -119,6 +119,9 @@ def test_set_excluded_rebuilds_dataset(export):
     hit = [m for m in msgs if m["content"] == target["reply"]]
     assert hit and all(m["train"] is False for m in hit)
     assert p.counts["excluded"] == 1 and Project.open("chat").counts["excluded"] == 1
+    chat = json.loads(p.stats_path.read_text())["chat"]  # stats.json agrees with project.json
+    assert chat["pairs_excluded"] == 1 and chat["pairs_train"] == p.counts["pairs_train"]
+    assert p.counts == report_counts(p.last_result.report)
     p.set_excluded([target["id"]], excluded=False)
     assert p.exclusions() == [] and p.counts["excluded"] == 0
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from wachat_tui.core.dataset import build_dataset
+from wachat_tui.core.dataset import build_dataset, report_counts
 from wachat_tui.core.stats import compute_stats, find_emoji, find_laughs
 
 from .chat_builders import chat
@@ -78,6 +78,22 @@ def test_chat_section(doc):
     assert c["pairs"] == c["pairs_train"] + c["pairs_validation"] + c["pairs_excluded"] == 4
     assert c["samples_train"] == 2 and c["samples_validation"] == 0  # one session: no validation
     json.dumps(doc)  # JSON-able
+
+
+def test_chat_section_counts_derive_from_report_counts():
+    # one mapping from a dataset report to counts: project.json's "counts" and the stats
+    # chat section must agree (the chat section renames "excluded" to "pairs_excluded")
+    msgs = chat("Ana: hi", "+1 Ben: hey", "+1 Ana: how are you", "+1 Ben: good", "+1 Ana: great")
+    res = build_dataset(msgs, "Ana", exclusions=[])
+    res = build_dataset(msgs, "Ana", exclusions=[res.pairs[0]["id"]])
+    counts = report_counts(res.report)
+    assert counts["excluded"] == 1 and counts["pairs"] == res.report["pairs"]["total"]
+    c = compute_stats(msgs, dataset=res, me="Ana")["chat"]
+    assert c["pairs_excluded"] == counts["excluded"] == 1
+    for key in ("pairs", "pairs_train", "pairs_validation", "samples_train", "samples_validation",
+                "sessions_train", "sessions_validation"):
+        assert c[key] == counts[key], key
+    assert "excluded" not in c  # the public chat key names are unchanged
 
 
 def test_top_phrases_need_repeats():

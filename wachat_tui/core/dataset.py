@@ -158,6 +158,46 @@ def system_prompt(persona: str, partners: Sequence[str], chat_name: str | None =
     return f"You are {persona}, texting in {where} with {names}. {style}"
 
 
+def prompt_partners(persona: str, prompt: str) -> list[str]:
+    """The partners named in ``prompt``, a :func:`system_prompt` for ``persona`` (the inverse).
+
+    A sample's system message is the one place a dataset row names the other side. Returns
+    ``[]`` when the names cannot be recovered exactly: not a prompt :func:`system_prompt`
+    makes for ``persona``, no partners, or a group too big to list everyone ("and 3 others").
+    Every answer is checked by rendering the prompt again; where two readings render the same
+    (a name holding ", " or " and "), the plain split wins.
+    """
+    head = f"You are {persona}, texting "
+    tail = f". Reply as {persona} would, in {persona}'s own texting style."
+    if not (prompt.startswith(head) and prompt.endswith(tail)) or len(prompt) < len(head) + len(tail):
+        return []
+    middle = prompt[len(head):len(prompt) - len(tail)]
+    candidates: list[tuple[list[str], str | None]] = []
+    if middle.startswith("with ") and middle.endswith(" on WhatsApp"):
+        candidates.append(([middle[len("with "):-len(" on WhatsApp")]], None))
+    group_names: list[tuple[str, str | None]] = []
+    if middle.startswith("in a WhatsApp group with "):
+        group_names.append((middle[len("in a WhatsApp group with "):], None))
+    if middle.startswith('in the WhatsApp group "'):
+        rest = middle[len('in the WhatsApp group "'):]
+        at = rest.rfind('" with ')
+        while at != -1:  # the chat name may itself hold '" with ' (names seldom do): longest first
+            group_names.append((rest[at + len('" with '):], rest[:at]))
+            at = rest.rfind('" with ', 0, at)
+    for names, chat_name in group_names:
+        first, sep, last = names.rpartition(" and ")
+        if not sep:
+            continue
+        others = first.split(", ") + [last]
+        if len(others) == 6 and re.fullmatch(r"\d+ others", last):
+            continue  # truncated list: the names after the fifth are unknown
+        candidates.append((others, chat_name))
+    for others, chat_name in candidates:
+        if all(others) and persona not in others and system_prompt(persona, others, chat_name) == prompt:
+            return others
+    return []
+
+
 # ------------------------------------------------------------------ cleaning and turns
 
 
@@ -304,6 +344,35 @@ class DatasetResult:
     sessions: list[Session] = field(default_factory=list)
     personas: list[str] = field(default_factory=list)
     participants: list[str] = field(default_factory=list)
+
+
+def report_counts(report: dict) -> dict:
+    """The flat counts of a dataset report (``build_dataset(...).report``).
+
+    The one mapping from a report to numbers: ``project.json`` keeps it as ``"counts"``, and
+    the stats document's chat section is derived from it
+    (:func:`~wachat_tui.core.stats.dataset_chat_counts`, which renames ``excluded`` to
+    ``pairs_excluded``). The key names are public output: keep them stable.
+    """
+    pairs, samples = report["pairs"], report["samples"]
+    return {
+        "messages": report["messages"],
+        "messages_used": report["messages_used"],
+        "sessions": report["sessions"],
+        "sessions_train": report["sessions_train"],
+        "sessions_validation": report["sessions_validation"],
+        "pairs": pairs["total"],
+        "pairs_train": pairs["train"],
+        "pairs_validation": pairs["validation"],
+        "excluded": pairs["excluded"],
+        "samples_train": samples["train"],
+        "samples_validation": samples["validation"],
+        "filtered": report["filtered"],
+        "redactions": report["redactions"],
+        "dropped": report["dropped"],
+        "media_tagged": report["media_tagged"],
+        "tokens_estimate": report["tokens_estimate"],
+    }
 
 
 def pair_id(persona: str, time: datetime, raw_reply: str) -> str:

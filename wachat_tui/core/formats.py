@@ -32,7 +32,9 @@ AUTHOR_TABLE = {**INVISIBLE_TABLE, **ODD_SPACE_TABLE}
 #: mentions and phone numbers in them). RLM/ALM are kept inside text (right-to-left writers use
 #: them on purpose) and only stripped where they lead or end it.
 TEXT_JUNK = "\u200e\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-TEXT_JUNK_RE = re.compile("[" + TEXT_JUNK + "\u200f\u061c]")
+#: marks whose presence anywhere sends a text to the careful path (the RLM and ALM too)
+TEXT_JUNK_MARKS = TEXT_JUNK + "\u200f\u061c"
+TEXT_JUNK_RE = re.compile("[" + TEXT_JUNK_MARKS + "]")
 TEXT_JUNK_SUB = re.compile("[" + TEXT_JUNK + "]+").sub
 
 _I = "[" + INVISIBLE + "]*"           # optional run of invisible marks (regex fragment)

@@ -39,6 +39,11 @@ from ..errors import ParseError
 from . import formats as F
 from .records import CALL, LOCATION, MEDIA, POLL, SYSTEM, TEXT, Message
 
+try:  # the hot loop in C (setup.py builds it; optional: without it the Python loop runs)
+    from ._hotloop import Scanner as _CScanner
+except ImportError:  # pragma: no cover - no C compiler where this was installed
+    _CScanner = None
+
 # ---------------------------------------------------------------------------------------------
 # Limits
 # ---------------------------------------------------------------------------------------------
@@ -67,6 +72,11 @@ DATE_ORDERS = ("DMY", "MDY", "YMD", "YDM", "DYM", "MYD")
 _CACHE_LIMIT = 1 << 12
 #: Look-ahead records take the hot loop's fast path too (tests turn it off to compare).
 QUICK_FLUSH = True
+#: run the hot loop in C when the extension is built (tests switch it off to compare)
+USE_C = True
+#: stop holding records back as soon as one date order alone reads every date (tests switch
+#: it off to get a careful reference: every record of a small file through the look-ahead)
+EARLY_DECISION = True
 _QUOTES = '"“”„«»'
 
 # ---------------------------------------------------------------------------------------------
@@ -575,6 +585,15 @@ class _Parser:
         self.time_cache: dict[str, tuple | None] = {}
         self.saw_ampm = False
         self.valid_memo: dict = {}
+        # the hot loop's caches (see run, step 3)
+        self.prefixes: dict[str, datetime] = {}   # "01/03/2021, " → datetime(2021, 3, 1)
+        self.suffixes: dict[str, timedelta] = {}  # "09:00 - "    → timedelta(hours=9)
+        self.lens: list[tuple[int, int]] = []      # every (prefix, suffix) length pair seen
+        self._templates: list[tuple] = []          # header templates for the C loop
+        self._orders_ok = set(DATE_ORDERS)          # _settled's state
+        self._dates_seen: set[str] = set()
+        self._settle_from = 0
+        self._scanner = None
 
     def _unparsed(self, line_no: int, text: str) -> None:
         if len(self.info.unparsed) < MAX_UNPARSED:
@@ -637,28 +656,39 @@ class _Parser:
         return g, m.end()
 
     # -- main loop ---------------------------------------------------------------------------
-    def _blocks(self, chunks: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-        """(number of the first line, lines) for blocks of complete lines."""
-        carry = ""
+    def _blocks(self, chunks: Iterable[str]) -> Iterator[tuple[int, str]]:
+        """(number of the first line, text) for blocks of complete lines: ``text.split("\\n")``
+        are the block's lines (the last block may end without a line end). The part line
+        after a block's last line end waits in ``self._carry`` for the next chunk."""
+        self._carry = ""
         line_no = 1
         for chunk in chunks:
+            carry = self._carry
             buf = carry + chunk if carry else chunk
             cut = buf.rfind("\n")
             if cut < 0:
                 if len(buf) > MAX_MESSAGE_CHARS:
-                    raise ParseError(f"{self.display}: line {line_no} is longer than "
-                                     f"{MAX_MESSAGE_CHARS:,} characters — not a WhatsApp export")
-                carry = buf
+                    self._line_too_long(line_no)
+                self._carry = buf
                 continue
-            lines = buf[:cut].split("\n")
-            carry = buf[cut + 1:]
-            yield line_no, lines
-            line_no += len(lines)
-        if carry:
-            yield line_no, [carry]
+            text = buf[:cut]
+            self._carry = buf[cut + 1:]
+            yield line_no, text
+            line_no += text.count("\n") + 1
+        if self._carry:
+            text, self._carry = self._carry, ""
+            if len(text) > MAX_MESSAGE_CHARS:
+                self._line_too_long(line_no)
+            yield line_no, text
+
+    def _line_too_long(self, line_no: int) -> None:
+        raise ParseError(f"{self.display}: line {line_no} is longer than "
+                         f"{MAX_MESSAGE_CHARS:,} characters — not a WhatsApp export")
 
     def run(self, chunks: Iterable[str]) -> Iterator[Message]:
-        blocks = self._blocks(chunks)
+        chunks = iter(chunks)
+        texts = self._blocks(chunks)
+        blocks = ((b, t.split("\n")) for b, t in texts)
         # -- 1. the first header ----------------------------------------------------------------
         preamble: list[tuple[int, str]] = []
         seen_text = False
@@ -694,6 +724,7 @@ class _Parser:
         p_more: list | None = None
         p_line = 0
         decided_at = None
+        early = EARLY_DECISION and self.forced_order is None
         for base, block in itertools.chain([(base, block)], blocks):
             for k in range(start, len(block)):
                 line = block[k]
@@ -719,7 +750,8 @@ class _Parser:
                 if p_g is not None:
                     buffered.append((p_g, p_rest if p_more is None else p_rest + "\n" + "\n".join(p_more)))
                 p_g, p_rest, p_more, p_line = g, line[end:], None, base + k
-                if len(buffered) >= LOOKAHEAD:
+                if len(buffered) >= LOOKAHEAD or (
+                        early and len(buffered) & 63 == 63 and self._settled(buffered, p_g)):
                     decided_at = (base, block, k + 1)
                     break
             start = 0
@@ -740,34 +772,139 @@ class _Parser:
         # -- 3. decided: the hot loop -------------------------------------------------------------
         # A header line is "date prefix" + "time+terminator suffix". Once the regex has read a
         # prefix or suffix, both are remembered (bounded dicts), so most header lines are then
-        # recognised by two slices and two dict hits; the regex only sees new days and oddities.
-        # The prefix maps to the day's midnight and the suffix to a timedelta: ``day + tod`` is
-        # the header's datetime, ~5x cheaper than datetime(y, m, d, H, M, S) (argument parsing).
-        build = self._build
-        resolve = self._resolve
-        prefixes: dict[str, datetime] = {}   # "01/03/2021, " → datetime(2021, 3, 1)
-        suffixes: dict[str, timedelta] = {}  # "09:00 - "    → timedelta(hours=9)
-        pget = prefixes.get
-        sget = suffixes.get
+        # recognised by two slices and two dict hits; the regex only sees new days and oddities
+        # (_header). The prefix maps to the day's midnight and the suffix to a timedelta:
+        # ``day + tod`` is the header's datetime, ~5x cheaper than datetime(y, m, d, H, M, S).
+        # The loop runs in C (_hotloop.c) where it was compiled, else in Python (_hot_python);
+        # both call back into _header and _build, so the records are the same.
+        base, block, start = decided_at
+        if _CScanner is not None and USE_C and not self.fast_time_first and not space_style:
+            yield from self._hot_c(chunks, base, block, start, p_dt, p_rest)
+            self._scanner = None
+        else:
+            yield from self._hot_python(blocks, base, block, start, p_dt, p_rest)
+        self._finish()
+
+    def _header(self, line: str, line_no: int, block: list | None = None):
+        """A line the prefix/suffix caches did not recognise: ``(datetime, end of the header,
+        dl, tl)`` for a header — ``dl``/``tl`` the cache lengths to try first from now on, or
+        -1 — else None (a continuation line). Remembers what the regex read in the caches.
+        ``line_no`` is the line's number, or the block's first with ``block`` given."""
+        m = self.fast.match(line)
+        if m is not None:
+            end = m.end()
+            g = m.group(*self.fast_idx)
+        elif line and F.could_be_header(line):
+            got = self._slow_header(line)
+            if got is None:
+                return None
+            g, end = got
+        else:
+            return None
+        if self.sig == " " and _split_author(line[end:])[0] is None:
+            return None
+        dt = self._resolve(g)
+        if dt is None:
+            self._unparsed(line_no if block is None else self._line_of(line_no, block, line), line)
+            return None
+        if m is None or self.fast_time_first:
+            return dt, end, -1, -1
+        ymd = self.date_cache[g[_C_DATE]]
+        hms = self.time_cache[g[_C_TIME]]
+        ts = m.start(self.fast_idx[_C_TIME])
+        prefixes, suffixes, lens = self.prefixes, self.suffixes, self.lens
+        if len(prefixes) > _CACHE_LIMIT:
+            prefixes.clear()
+        if len(suffixes) > _CACHE_LIMIT:
+            suffixes.clear()
+        prefixes[line[:ts]] = datetime(ymd[0], ymd[1], ymd[2])
+        suffixes[line[ts:end]] = timedelta(hours=hms[0], minutes=hms[1], seconds=hms[2])
+        if (ts, end - ts) not in lens:
+            lens.append((ts, end - ts))
+            if len(lens) > 16:
+                del lens[0]
+        if len(self._templates) < 32:
+            self._learn_templates(m, g, ts, end)
+        return dt, end, ts, end - ts
+
+    def _learn_templates(self, m, g: tuple, ts: int, end: int) -> None:
+        """Header templates for the C loop: this header's date prefix and time suffix with
+        their ASCII digits as fields (see _hotloop.c). Only plain headers: no era, no
+        non-ASCII digit, no digit outside the fields."""
+        if g[_C_ERA] is not None:
+            return
+        idx = self.fast_idx
+        line = m.string
+        marker = g[_C_AP] or g[_C_AP0]
+        pm = F.ampm_is_pm(marker) if marker else None
+        ampm = 0 if pm is None else (2 if pm else 1)
+        for is_suffix, lo, hi, fields in (
+                (False, 0, ts, ((idx[_C_D1], 0), (idx[_C_D2], 1), (idx[_C_D3], 2))),
+                (True, ts, end, ((idx[_C_H], 3), (idx[_C_M], 4), (idx[_C_S], 5)))):
+            tokens: list = []
+            pos = lo
+            for gi, code in fields:
+                a, b = m.span(gi)
+                if a < 0:
+                    continue
+                digits = line[a:b]
+                if not (digits.isascii() and digits.isdigit()) or a < pos or b > hi:
+                    return
+                if a > pos:
+                    tokens.append(line[pos:a])
+                tokens.append(code)
+                pos = b
+            if hi > pos:
+                tokens.append(line[pos:hi])
+            if any(c.isdigit() or c.isnumeric() for t in tokens if isinstance(t, str) for c in t):
+                return
+            tpl = (is_suffix, tuple(tokens), ampm if is_suffix else 0)
+            if tpl not in self._templates:
+                self._templates.append(tpl)
+                if self._scanner is not None:
+                    self._scanner.add_template(*tpl)
+
+    def _hot_c(self, chunks, base: int, block: list, start: int, p_dt: datetime, p_rest: str):
+        """The hot loop in C: an iterator of the records from line ``start`` of ``block`` on,
+        then of the part line waiting in ``_carry`` and the chunks still unread."""
+        scanner = _CScanner(Message, self.prefixes, self.suffixes, self.lens, self.plain_authors,
+                            F.PLACEHOLDERS, F.INVISIBLE, F.TEXT_JUNK_MARKS, F.ENCRYPTION_HEADS,
+                            F.ENCRYPTION_MIN_LEN, self._header, self._build, self._too_big,
+                            _classify, self.order, F.DOCUMENT_OMITTED_SUFFIXES, F.CALL_PREFIXES,
+                            MAX_MESSAGE_CHARS, self._line_too_long)
+        self._scanner = scanner
+        for tpl in self._templates:
+            scanner.add_template(*tpl)
+        head = ["\n".join(block[start:]) + "\n"] if start < len(block) else []
+        carry = [self._carry] if self._carry else []
+        self._carry = ""
+        scanner.start(p_dt, p_rest, base + start - 1, base + start,
+                      itertools.chain(head, carry, chunks))
+        return scanner
+
+    def _hot_python(self, blocks, base: int, block: list, start: int, p_dt: datetime,
+                    p_rest: str) -> Iterator[Message]:
+        """The hot loop in Python (where the C one was not built, and for time-first files)."""
+        pget = self.prefixes.get
+        sget = self.suffixes.get
+        lens = self.lens
         dl0 = tl0 = -1                      # prefix/suffix lengths that matched last
-        lens: list[tuple[int, int]] = []     # every (prefix, suffix) length pair seen
-        cacheable = not self.fast_time_first
-        f_time = fidx[_C_TIME]
+        classify = self._header
+        build = self._build
+        space_style = self.sig == " "
         plain_get = self.plain_authors.get
         junk = _JUNK_SEARCH
         placeholders = F.PLACEHOLDERS
         invisible = F.INVISIBLE
-        could_be_header = F.could_be_header
-        slow_header = self._slow_header
         new = _new
         twin = _MessageTwin
         fast_messages = _FAST_MESSAGES
         e2e_heads, e2e_len = F.ENCRYPTION_HEADS, F.ENCRYPTION_MIN_LEN
-        base, block, start = decided_at
         # the open record is p_line[p_end:] (+ p_more): kept as the line and an offset, as the
         # fast path below never needs that slice
         p_line = block[start - 1] if start else p_rest
         p_end = len(p_line) - len(p_rest)
+        p_more = None
         for base, block in itertools.chain([(base + start, block[start:])], blocks):
             for line in block:
                 day = pget(line[:dl0])
@@ -786,16 +923,8 @@ class _Parser:
                                 dt = day + tod
                                 break
                     if not end:
-                        m = fast_match(line)
-                        if m is not None:
-                            end = m.end()
-                            g = m.group(*fidx)
-                        elif line and could_be_header(line):
-                            got = slow_header(line)
-                            if got is not None:
-                                g, end = got
-                                m = None
-                        if not end:
+                        got = classify(line, base, block)
+                        if got is None:
                             # a continuation line of the open record
                             if p_more is None:
                                 p_more = [line]
@@ -804,36 +933,9 @@ class _Parser:
                                 if len(p_more) & 1023 == 0:
                                     self._check_size(p_more, self._line_of(base, block, p_line))
                             continue
-                        if space_style and _split_author(line[end:])[0] is None:
-                            if p_more is None:
-                                p_more = [line]
-                            else:
-                                p_more.append(line)
-                            continue
-                        dt = resolve(g)
-                        if dt is None:
-                            self._unparsed(self._line_of(base, block, line), line)
-                            if p_more is None:
-                                p_more = [line]
-                            else:
-                                p_more.append(line)
-                            continue
-                        if m is not None and cacheable:
-                            ymd = self.date_cache[g[_C_DATE]]
-                            hms = self.time_cache[g[_C_TIME]]
-                            ts = m.start(f_time)
-                            if len(prefixes) > _CACHE_LIMIT:
-                                prefixes.clear()
-                            if len(suffixes) > _CACHE_LIMIT:
-                                suffixes.clear()
-                            prefixes[line[:ts]] = datetime(ymd[0], ymd[1], ymd[2])
-                            suffixes[line[ts:end]] = timedelta(hours=hms[0], minutes=hms[1],
-                                                               seconds=hms[2])
-                            if (ts, end - ts) not in lens:
-                                lens.append((ts, end - ts))
-                                if len(lens) > 16:
-                                    del lens[0]
-                            dl0, tl0 = ts, end - ts
+                        dt, end, dl, tl = got
+                        if dl >= 0:
+                            dl0, tl0 = dl, tl
                 if space_style and _split_author(line[end:])[0] is None:
                     if p_more is None:
                         p_more = [line]
@@ -883,7 +985,6 @@ class _Parser:
                 p_dt, p_more, p_line, p_end = dt, None, line, end
         p_rest = p_line[p_end:]
         yield build(p_dt, p_rest if p_more is None else p_rest + "\n" + "\n".join(p_more))
-        self._finish()
 
     def _finish(self) -> None:
         info = self.info
@@ -902,7 +1003,11 @@ class _Parser:
         return base
 
     def _check_size(self, more: list, line_no: int) -> None:
-        if len(more) > MAX_MESSAGE_LINES or sum(map(len, more)) > MAX_MESSAGE_CHARS:
+        self._too_big(len(more), sum(map(len, more)), line_no)
+
+    def _too_big(self, n_lines: int, n_chars: int, line_no: int) -> None:
+        """Refuse a message of more than MAX_MESSAGE_LINES continuation lines or chars."""
+        if n_lines > MAX_MESSAGE_LINES or n_chars > MAX_MESSAGE_CHARS:
             raise ParseError(f"{self.display}: the message starting on line {line_no} is larger "
                              f"than {MAX_MESSAGE_CHARS:,} characters — not a WhatsApp export")
 
@@ -918,6 +1023,24 @@ class _Parser:
                          "export the chat from WhatsApp (Export chat) and pass that .txt or .zip")
 
     # -- day/month decision ------------------------------------------------------------------
+    def _settled(self, buffered: list, g: tuple) -> bool:
+        """Has an unambiguous date decided the order already? True once exactly one order
+        reads every held-back date (the others each fail on some date, like a 13th month):
+        _decide would pick it now, and holding back more records cannot change that in an
+        export WhatsApp wrote. Checks the dates not seen before only."""
+        ok = self._orders_ok
+        seen = self._dates_seen
+        for gg in itertools.chain((r[0] for r in buffered[self._settle_from:]), (g,)):
+            date_s = gg[_C_DATE]
+            if date_s in seen:
+                continue
+            seen.add(date_s)
+            for o in list(ok):
+                if _ymd(gg[_C_D1], gg[_C_D2], gg[_C_D3], gg[_C_ERA], o) is None:
+                    ok.discard(o)
+        self._settle_from = len(buffered)
+        return len(ok) == 1
+
     def _decide(self, groups: list[tuple]) -> None:
         """Pick the date order from the held-back headers."""
         prior = _order_prior(groups)

@@ -29,7 +29,7 @@ from typing import Iterable
 from .. import paths
 from ..errors import ProjectError
 from . import atomic
-from .dataset import DatasetOptions, DatasetResult, build_dataset, resolve_name
+from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, resolve_name
 from .records import Message
 
 PROJECT_FILE = "project.json"
@@ -239,7 +239,7 @@ class Project:
         self.config.update({
             "options": options.to_dict(),
             "personas": result.personas,
-            "counts": _counts(result),
+            "counts": report_counts(result.report),
             "updated": _now(),
         })
         atomic.write_json(self.dir / PROJECT_FILE, self.config)
@@ -265,28 +265,6 @@ class Project:
 
 
 # ---------------------------------------------------------------------- writing
-
-
-def _counts(result: DatasetResult) -> dict:
-    r = result.report
-    return {
-        "messages": r["messages"],
-        "messages_used": r["messages_used"],
-        "sessions": r["sessions"],
-        "sessions_train": r["sessions_train"],
-        "sessions_validation": r["sessions_validation"],
-        "pairs": r["pairs"]["total"],
-        "pairs_train": r["pairs"]["train"],
-        "pairs_validation": r["pairs"]["validation"],
-        "excluded": r["pairs"]["excluded"],
-        "samples_train": r["samples"]["train"],
-        "samples_validation": r["samples"]["validation"],
-        "filtered": r["filtered"],
-        "redactions": r["redactions"],
-        "dropped": r["dropped"],
-        "media_tagged": r["media_tagged"],
-        "tokens_estimate": r["tokens_estimate"],
-    }
 
 
 def _write_outputs(directory: Path, messages: list[Message], result: DatasetResult, me: str,
@@ -376,7 +354,7 @@ def import_export(path: str | Path, me: str, name: str | None = None,
             "counts_by_author": dict(info.counts_by_author),
         },
         "options": options.to_dict(),
-        "counts": _counts(result),
+        "counts": report_counts(result.report),
     }
 
     root = paths.ensure_private_dir(paths.projects_dir())

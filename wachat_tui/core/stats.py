@@ -132,6 +132,27 @@ def _top_phrases(grams: dict[int, Counter], n: int) -> list[list]:
 
 # ------------------------------------------------------------------ the document
 
+# The chat section's training-set sizes: chat key -> key of report_counts (the one mapping
+# from a dataset report to counts, shared with project.json's "counts"). Order is output order.
+CHAT_COUNT_KEYS: tuple[tuple[str, str], ...] = (
+    ("pairs", "pairs"),
+    ("pairs_train", "pairs_train"),
+    ("pairs_validation", "pairs_validation"),
+    ("pairs_excluded", "excluded"),
+    ("samples_train", "samples_train"),
+    ("samples_validation", "samples_validation"),
+    ("sessions_train", "sessions_train"),
+    ("sessions_validation", "sessions_validation"),
+)
+
+
+def dataset_chat_counts(report: dict) -> dict:
+    """The chat section's training-set sizes, derived from :func:`~wachat_tui.core.dataset.report_counts`."""
+    from .dataset import report_counts
+
+    counts = report_counts(report)
+    return {chat_key: counts[key] for chat_key, key in CHAT_COUNT_KEYS}
+
 
 def compute_stats(
     messages: Iterable[Message],
@@ -269,15 +290,6 @@ def compute_stats(
     }
     report = getattr(dataset, "report", dataset)
     if isinstance(report, dict) and report.get("samples") is not None:
-        chat.update({
-            "pairs": report["pairs"]["total"],
-            "pairs_train": report["pairs"]["train"],
-            "pairs_validation": report["pairs"]["validation"],
-            "pairs_excluded": report["pairs"]["excluded"],
-            "samples_train": report["samples"]["train"],
-            "samples_validation": report["samples"]["validation"],
-            "sessions_train": report["sessions_train"],
-            "sessions_validation": report["sessions_validation"],
-            "personas": report.get("personas"),
-        })
+        chat.update(dataset_chat_counts(report))
+        chat["personas"] = report.get("personas")
     return {"chat": chat, "people": people}

@@ -241,7 +241,7 @@ def held_out_prompts(samples: Sequence[dict], n: int, seed: int, participants: S
     for row, last in order:
         msgs = row["messages"]
         persona = row.get("persona") or "assistant"
-        partners = [p for p in participants if p != persona]
+        partners = [p for p in participants if p != persona] or _prompt_partners(persona, msgs)
         prompt = clean_messages(msgs[:last])
         context = []
         for m in prompt:
@@ -256,8 +256,22 @@ def held_out_prompts(samples: Sequence[dict], n: int, seed: int, participants: S
     return picked
 
 
+def _prompt_partners(persona: str, msgs: Sequence[dict]) -> list[str]:
+    """The partners a sample's system prompt names (``[]`` when it names none exactly)."""
+    from ..core.dataset import prompt_partners
+
+    system = next((m for m in msgs if m.get("role") == "system"), None)
+    if system is None or persona == "assistant":
+        return []
+    return prompt_partners(persona, str(system.get("content") or ""))
+
+
 def _split_user_turn(text: str, partners: Sequence[str]) -> list[dict]:
-    """A user turn is the partner's text in a 1:1 chat, or "Name: text" lines in a group."""
+    """A user turn is the partner's text in a 1:1 chat, or "Name: text" lines in a group.
+
+    ``partners`` come from the project's participants or the sample's system prompt
+    (:func:`_prompt_partners`); the role name "user" is the last resort when neither is known.
+    """
     if len(partners) == 1:
         return [{"author": partners[0], "text": text}]
     out: list[dict[str, Any]] = []
