@@ -399,6 +399,7 @@ def test_hot_path_gives_the_careful_records(path, use_c, monkeypatch):
     assert rows(path) == careful                                          # look-ahead fast path
     monkeypatch.setattr(P, "LOOKAHEAD", 2)
     monkeypatch.setattr(P, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(P, "SNIFF_BYTES", 64)                          # lines cut at every 64 bytes
     hot_info = ExportInfo()
     hot = [m.to_json() for m in iter_messages(path, date_order=info.date_order, info=hot_info)]
     assert hot == careful

@@ -130,7 +130,7 @@ def test_fast_paths_agree_with_the_careful_path(text, lookahead, chunk):
         except ParseError as exc:
             return exc.one_line()
 
-    saved = (P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION)
+    saved = (P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION, P.SNIFF_BYTES)
     try:
         P.QUICK_FLUSH = False
         P.EARLY_DECISION = False
@@ -142,10 +142,10 @@ def test_fast_paths_agree_with_the_careful_path(text, lookahead, chunk):
         order = info.date_order if not isinstance(careful, str) else None
         P.QUICK_FLUSH = True
         assert rows(date_order=order) == careful
-        P.LOOKAHEAD, P.CHUNK_BYTES = lookahead, chunk
+        P.LOOKAHEAD, P.CHUNK_BYTES, P.SNIFF_BYTES = lookahead, chunk, min(chunk, P.SNIFF_BYTES)
         assert rows(date_order=order) == careful          # the C hot loop (where built)
         P.USE_C = False
         assert rows(date_order=order) == careful          # the Python hot loop
     finally:
-        P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION = saved
+        P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION, P.SNIFF_BYTES = saved
         P.USE_C = True

@@ -66,9 +66,13 @@ typedef struct {
     Py_ssize_t max_line;     /* a longer line (no line end in sight) is refused */
     PyObject *long_line;     /* callable(line_no): raises the parser's error */
     PyObject *tail;          /* the part line after the last line end read so far */
+    PyObject *pending;       /* a chunk whose lines from pending_pos on are still to read */
+    Py_ssize_t pending_pos;
     PyObject *acache_raw[8], *acache_author[8];   /* recent plain authors (raw name, name) */
     int acache_next;
     unsigned char ph_map[128][32];   /* placeholder keys by (length, first char & 255) */
+    unsigned char suffix_last[32], prefix_first[32];   /* doc suffixes' last, call prefixes'
+                                                          first characters (& 255) */
     PyObject *texts;         /* iterator of (line_no, text) blocks */
     PyObject *text_kind, *colon_space, *newline, *empty;
     int yi, mi, di;          /* date field index of year, month, day (decided order) */
@@ -107,7 +111,7 @@ free_templates(Scanner *s)
 #define SCANNER_OBJECTS(X) \
     X(msg_type) X(prefixes) X(suffixes) X(lens) X(plain_authors) X(placeholders) \
     X(invisible) X(junk) X(e2e_heads) X(header) X(build) X(check_size) X(classify_text) \
-    X(texts) X(doc_suffixes) X(call_prefixes) X(long_line) X(tail) X(text_kind) X(colon_space) X(newline) X(empty) X(cur) X(last_day) X(last_tod) \
+    X(texts) X(doc_suffixes) X(call_prefixes) X(long_line) X(tail) X(pending) X(text_kind) X(colon_space) X(newline) X(empty) X(cur) X(last_day) X(last_tod) \
     X(last_dt) X(last_fdt) X(p_dt) X(p_carry)
 
 static int
@@ -238,6 +242,26 @@ Scanner_init(Scanner *s, PyObject *args, PyObject *kwds)
     /* which (length, first character) pairs a placeholder key has: most texts need no
        dict lookup (and no hash) to know they are no placeholder */
     memset(s->ph_map, 0, sizeof(s->ph_map));
+    memset(s->suffix_last, 0, sizeof(s->suffix_last));
+    memset(s->prefix_first, 0, sizeof(s->prefix_first));
+    for (int pass = 0; pass < 2; pass++) {
+        PyObject *tuple = pass ? call_prefixes : doc_suffixes;
+        unsigned char *map = pass ? s->prefix_first : s->suffix_last;
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(tuple); j++) {
+            PyObject *w = PyTuple_GET_ITEM(tuple, j);
+            if (!PyUnicode_Check(w)) {
+                PyErr_SetString(PyExc_TypeError, "doc_suffixes and call_prefixes hold str");
+                return -1;
+            }
+            Py_ssize_t wn = PyUnicode_GET_LENGTH(w);
+            if (wn == 0) {            /* an empty one matches every key: never skip */
+                memset(map, 0xff, 32);
+                continue;
+            }
+            unsigned c = PyUnicode_READ_CHAR(w, pass ? 0 : wn - 1) & 255;
+            map[c >> 3] |= (unsigned char)(1u << (c & 7));
+        }
+    }
     PyObject *key, *value;
     Py_ssize_t it = 0;
     while (PyDict_Next(ph, &it, &key, &value)) {
@@ -353,12 +377,7 @@ match_template(const Template *t, int kind, const void *data, Py_ssize_t pos, Py
                 pos++;
             }
             if (n < lo)
-                return -1;
-            if (pos < le) {   /* a fifth digit: the regex would not have split it here */
-                Py_UCS4 c = PyUnicode_READ(kind, data, pos);
-                if (c >= '0' && c <= '9')
-                    return -1;
-            }
+                return -1;      /* (a digit after the last one read fails the next literal) */
             f[tok->field] = v;
             flen[tok->field] = n;
         }
@@ -597,6 +616,15 @@ lookup_author(Scanner *s, PyObject *src, Py_ssize_t a, Py_ssize_t i)
     return Py_NewRef(author);
 }
 
+/* Characters norm_key leaves as they are, and that no split, lower() or NFC step touches:
+   emoji and pictographs, their variation selector and joiner. */
+static inline int
+is_inert(Py_UCS4 c)
+{
+    return (c >= 0x1F300 && c <= 0x1FAFF) || (c >= 0x2600 && c <= 0x27BF) || c == 0xFE0F
+           || c == 0x200D;
+}
+
 static int
 has(PyObject *t, const char *needle)
 {
@@ -678,16 +706,19 @@ surely_plain(Scanner *s, PyObject *t, int flags)
             result = (fe < 300 && bullet >= 0) ? 0 : 1;
         goto done;
     }
-    if (!PyUnicode_IS_ASCII(first))
-        goto done;                                 /* norm_key's Unicode steps: Python */
-    /* norm_key for ASCII: " ".join(split()).lower().rstrip(". ") */
-    char buf[96];
+    /* norm_key(first): " ".join(split()).lower().rstrip(". ") and NFC — computed here for
+       ASCII and for emoji (no case, no decomposition, not a space or a mark), which pass
+       through all of those steps unchanged; any other character: Python says */
+    Py_UCS4 buf[96];
     Py_ssize_t k = 0;
-    const Py_UCS1 *c = PyUnicode_1BYTE_DATA(first);
+    int fk = PyUnicode_KIND(first);
+    const void *fd = PyUnicode_DATA(first);
     int pending_space = 0;
     for (Py_ssize_t j = 0; j < fe; j++) {
-        Py_UCS1 ch = c[j];
-        if (is_ascii_space(ch)) {
+        Py_UCS4 ch = PyUnicode_READ(fk, fd, j);
+        if (ch >= 0x80 && !is_inert(ch))
+            goto done;
+        if (ch < 0x80 && is_ascii_space(ch)) {
             pending_space = k > 0;
             continue;
         }
@@ -695,11 +726,11 @@ surely_plain(Scanner *s, PyObject *t, int flags)
             buf[k++] = ' ';
             pending_space = 0;
         }
-        buf[k++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : (char)ch;
+        buf[k++] = (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch;
     }
     while (k > 0 && (buf[k - 1] == '.' || buf[k - 1] == ' '))
         k--;
-    PyObject *key = PyUnicode_FromStringAndSize(buf, k);
+    PyObject *key = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k);
     if (key == NULL) {
         result = -1;
         goto done;
@@ -710,10 +741,16 @@ surely_plain(Scanner *s, PyObject *t, int flags)
         Py_DECREF(key);
         goto done;
     }
-    /* key.endswith(DOCUMENT_OMITTED_SUFFIXES) or key.startswith(CALL_PREFIXES) */
+    /* key.endswith(DOCUMENT_OMITTED_SUFFIXES) or key.startswith(CALL_PREFIXES); only keys
+       ending (starting) with a character some suffix ends (prefix starts) with can */
     result = 1;
     for (int pass = 0; pass < 2 && result == 1; pass++) {
         PyObject *tuple = pass ? s->call_prefixes : s->doc_suffixes;
+        if (k == 0)
+            break;
+        unsigned edge = (pass ? buf[0] : buf[k - 1]) & 255;
+        if (!(((pass ? s->prefix_first : s->suffix_last)[edge >> 3] >> (edge & 7)) & 1))
+            continue;
         for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(tuple); j++) {
             Py_ssize_t m = PyUnicode_Tailmatch(key, PyTuple_GET_ITEM(tuple, j), 0, k,
                                                pass ? -1 : 1);
@@ -783,9 +820,14 @@ fast_record(Scanner *s, PyObject *dt, PyObject *src, Py_ssize_t a, Py_ssize_t b)
             goto done;
         }
         /* a notice WhatsApp wrote under a name? (text.startswith(author), the E2E notice) */
-        Py_ssize_t m = PyUnicode_Tailmatch(t, author, 0, n, -1);
-        if (m == -1)
-            goto done;
+        Py_ssize_t an = PyUnicode_GET_LENGTH(author);
+        int m = an <= n;
+        if (m) {
+            int ak = PyUnicode_KIND(author), tk = PyUnicode_KIND(t);
+            const void *ad = PyUnicode_DATA(author), *td = PyUnicode_DATA(t);
+            for (Py_ssize_t j = 0; j < an && m; j++)
+                m = PyUnicode_READ(ak, ad, j) == PyUnicode_READ(tk, td, j);
+        }
         if (m) {
             result = Py_NewRef(Py_None);
             goto done;
@@ -902,6 +944,7 @@ Scanner_start(Scanner *s, PyObject *args)
     Py_XSETREF(s->p_carry, Py_NewRef(rest));
     Py_CLEAR(s->cur);
     Py_CLEAR(s->tail);
+    Py_CLEAR(s->pending);
     s->c_start = s->c_stop = -1;
     s->p_multi = 0;
     s->p_more_lines = s->p_more_chars = 0;
@@ -916,56 +959,103 @@ Scanner_start(Scanner *s, PyObject *args)
 static int
 next_block(Scanner *s)
 {
+    Py_ssize_t start = 0;
     for (;;) {
-        if (s->texts_done) {
-            if (s->tail == NULL || PyUnicode_GET_LENGTH(s->tail) == 0) {
+        PyObject *buf;
+        if (s->pending != NULL) {
+            /* the rest of a chunk whose first line ended a line of the previous one */
+            buf = s->pending;
+            s->pending = NULL;
+            start = s->pending_pos;
+        }
+        else {
+            if (s->texts_done) {
+                if (s->tail == NULL || PyUnicode_GET_LENGTH(s->tail) == 0) {
+                    Py_CLEAR(s->tail);
+                    return 0;
+                }
+                if (PyUnicode_GET_LENGTH(s->tail) > s->max_line) {
+                    PyObject *r = PyObject_CallFunction(s->long_line, "n", s->line_no);
+                    Py_XDECREF(r);
+                    return -1;
+                }
+                s->cur = s->tail;        /* the last line, with no line end */
+                s->tail = NULL;
+                s->cur_n = PyUnicode_GET_LENGTH(s->cur);
+                start = 0;
+                break;
+            }
+            buf = PyIter_Next(s->texts);
+            if (buf == NULL) {
+                if (PyErr_Occurred())
+                    return -1;
+                s->texts_done = 1;
+                Py_CLEAR(s->texts);
+                continue;
+            }
+            if (!PyUnicode_Check(buf)) {
+                Py_DECREF(buf);
+                PyErr_SetString(PyExc_TypeError, "chunks must be str");
+                return -1;
+            }
+            start = 0;
+            if (s->tail != NULL) {
+                /* the line cut at the chunk boundary becomes a block of its own: copying
+                   only it, not the whole chunk, onto the part line */
+                Py_ssize_t n = PyUnicode_GET_LENGTH(buf);
+                Py_ssize_t first = PyUnicode_FindChar(buf, '\n', 0, n, 1);
+                if (first == -2) {
+                    Py_DECREF(buf);
+                    return -1;
+                }
+                PyObject *head = PyUnicode_Substring(buf, 0, first < 0 ? n : first);
+                PyObject *joined = head ? PyUnicode_Concat(s->tail, head) : NULL;
+                Py_XDECREF(head);
                 Py_CLEAR(s->tail);
-                return 0;
+                if (joined == NULL) {
+                    Py_DECREF(buf);
+                    return -1;
+                }
+                if (first < 0) {
+                    Py_DECREF(buf);
+                    s->tail = joined;
+                    if (PyUnicode_GET_LENGTH(joined) > s->max_line) {
+                        PyObject *r = PyObject_CallFunction(s->long_line, "n", s->line_no);
+                        Py_XDECREF(r);
+                        return -1;
+                    }
+                    continue;
+                }
+                s->pending = buf;
+                s->pending_pos = first + 1;
+                s->cur = joined;
+                s->cur_n = PyUnicode_GET_LENGTH(joined);
+                start = 0;
+                break;
             }
-            if (PyUnicode_GET_LENGTH(s->tail) > s->max_line) {
-                PyObject *r = PyObject_CallFunction(s->long_line, "n", s->line_no);
-                Py_XDECREF(r);
-                return -1;
-            }
-            s->cur = s->tail;        /* the last line, with no line end */
-            s->tail = NULL;
-            s->cur_n = PyUnicode_GET_LENGTH(s->cur);
-            break;
-        }
-        PyObject *chunk = PyIter_Next(s->texts);
-        if (chunk == NULL) {
-            if (PyErr_Occurred())
-                return -1;
-            s->texts_done = 1;
-            Py_CLEAR(s->texts);
-            continue;
-        }
-        if (!PyUnicode_Check(chunk)) {
-            Py_DECREF(chunk);
-            PyErr_SetString(PyExc_TypeError, "chunks must be str");
-            return -1;
-        }
-        PyObject *buf = chunk;
-        if (s->tail != NULL) {
-            buf = PyUnicode_Concat(s->tail, chunk);
-            Py_DECREF(chunk);
-            Py_CLEAR(s->tail);
-            if (buf == NULL)
-                return -1;
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(buf);
-        Py_ssize_t cut = PyUnicode_FindChar(buf, '\n', 0, n, -1);
+        Py_ssize_t cut = PyUnicode_FindChar(buf, '\n', start, n, -1);
         if (cut == -2) {
             Py_DECREF(buf);
             return -1;
         }
         if (cut < 0) {
-            s->tail = buf;
-            if (n > s->max_line) {
-                PyObject *r = PyObject_CallFunction(s->long_line, "n", s->line_no);
-                Py_XDECREF(r);
-                return -1;
+            /* no line end: a part line, for the next chunk */
+            if (start < n) {
+                s->tail = PyUnicode_Substring(buf, start, n);
+                if (s->tail == NULL) {
+                    Py_DECREF(buf);
+                    return -1;
+                }
+                if (n - start > s->max_line) {
+                    Py_DECREF(buf);
+                    PyObject *r = PyObject_CallFunction(s->long_line, "n", s->line_no);
+                    Py_XDECREF(r);
+                    return -1;
+                }
             }
+            Py_DECREF(buf);
             continue;
         }
         if (cut + 1 < n) {
@@ -979,7 +1069,7 @@ next_block(Scanner *s)
         s->cur_n = cut;
         break;
     }
-    s->pos = 0;
+    s->pos = start;
     s->c_start = s->c_stop = -1;
     return 1;
 }
