@@ -90,7 +90,6 @@ typedef struct {
     /* the open record: rest = carry [+ "\n" + cur[c_start:c_stop]]  or  cur[p_start:p_stop] */
     PyObject *p_dt, *p_carry;
     Py_ssize_t p_start, p_stop, c_start, c_stop;
-    int p_multi;
     Py_ssize_t p_more_lines, p_more_chars, p_line_no;
 } Scanner;
 
@@ -946,7 +945,6 @@ Scanner_start(Scanner *s, PyObject *args)
     Py_CLEAR(s->tail);
     Py_CLEAR(s->pending);
     s->c_start = s->c_stop = -1;
-    s->p_multi = 0;
     s->p_more_lines = s->p_more_chars = 0;
     s->p_line_no = p_line_no;
     s->line_no = line_no;
@@ -1203,7 +1201,6 @@ Scanner_next(Scanner *s)
                 PyErr_SetString(PyExc_RuntimeError, "continuation line without an open record");
                 return NULL;
             }
-            s->p_multi = 1;
             s->p_more_lines++;
             s->p_more_chars += le - ls;
             if (s->p_carry != NULL) {
@@ -1236,7 +1233,6 @@ Scanner_next(Scanner *s)
         s->p_start = ls + end < le ? ls + end : le;
         s->p_stop = le;
         s->c_start = s->c_stop = -1;
-        s->p_multi = 0;
         s->p_more_lines = s->p_more_chars = 0;
         s->p_line_no = line_no;
         if (msg != NULL)
