@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 Isolation: every test gets its own WACHAT_HOME (projects) — nothing touches the user's data.
-Converted base models are cached in <repo>/.cache/models (WACHAT_CACHE) so the 30 s GGUF →
+Converted base models are cached in <repo>/.cache/models (WACHAT_CACHE=<repo>/.cache) so the 30 s GGUF →
 HF conversion happens once per machine, not once per test run.
 
 End-to-end chain (session-scoped, built lazily, each step through the real CLI in a
@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DEMO_ME = "Maya"
 DEMO_FRIEND = "Leo"
 
-os.environ.setdefault("WACHAT_CACHE", str(REPO / ".cache" / "models"))
+os.environ.setdefault("WACHAT_CACHE", str(REPO / ".cache"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
