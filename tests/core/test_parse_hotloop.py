@@ -188,15 +188,25 @@ def _big_export(path: Path, n: int, start: datetime) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_early_decision_changes_nothing_but_how_much_is_held_back(tmp_path, monkeypatch):
+@pytest.fixture
+def held(monkeypatch):
+    """How many headers each _decide call saw (the look-ahead held back)."""
+    sizes: list[int] = []
+    real_decide = P._Parser._decide
+
+    def spy(self, groups):
+        sizes.append(len(groups))
+        return real_decide(self, groups)
+
+    monkeypatch.setattr(P._Parser, "_decide", spy)
+    return sizes
+
+
+def test_early_decision_changes_nothing_but_how_much_is_held_back(tmp_path, held):
     """A day past the 12th settles day-first at once; the records and the info are those of
     the full look-ahead."""
     path = tmp_path / "chat.txt"
     _big_export(path, P.LOOKAHEAD + 500, datetime(2022, 5, 10, 8, 0))
-    held = []
-    real_decide = P._Parser._decide
-    monkeypatch.setattr(P._Parser, "_decide", lambda self, groups: (held.append(len(groups)),
-                                                                     real_decide(self, groups))[1])
     with _Knobs(EARLY_DECISION=True):
         early, info_e = _parse(path)
     with _Knobs(EARLY_DECISION=False):
@@ -207,14 +217,10 @@ def test_early_decision_changes_nothing_but_how_much_is_held_back(tmp_path, monk
     assert info_e.unparsed == info_f.unparsed
 
 
-def test_early_decision_waits_while_dates_are_ambiguous(tmp_path, monkeypatch):
+def test_early_decision_waits_while_dates_are_ambiguous(tmp_path, held):
     """Dates that read both ways (every day ≤ 12) keep the full look-ahead."""
     path = tmp_path / "chat.txt"
     _big_export(path, 200, datetime(2022, 5, 1, 8, 0))       # 1–6 May: ambiguous
-    held = []
-    real_decide = P._Parser._decide
-    monkeypatch.setattr(P._Parser, "_decide", lambda self, groups: (held.append(len(groups)),
-                                                                     real_decide(self, groups))[1])
     _parse(path)
     assert held == [200]
 

@@ -75,6 +75,7 @@ typedef struct {
                                                           first characters (& 255) */
     PyObject *texts;         /* iterator of (line_no, text) blocks */
     PyObject *text_kind, *colon_space, *newline, *empty;
+    PyObject *maps_host, *foursquare_host;   /* what MAPS_ONLY_RE and FOURSQUARE_RE need */
     int yi, mi, di;          /* date field index of year, month, day (decided order) */
     Template pre[MAX_TEMPLATES], suf[MAX_TEMPLATES];
     int n_pre, n_suf;
@@ -110,7 +111,7 @@ free_templates(Scanner *s)
 #define SCANNER_OBJECTS(X) \
     X(msg_type) X(prefixes) X(suffixes) X(lens) X(plain_authors) X(placeholders) \
     X(invisible) X(junk) X(e2e_heads) X(header) X(build) X(check_size) X(classify_text) \
-    X(texts) X(doc_suffixes) X(call_prefixes) X(long_line) X(tail) X(pending) X(text_kind) X(colon_space) X(newline) X(empty) X(cur) X(last_day) X(last_tod) \
+    X(texts) X(doc_suffixes) X(call_prefixes) X(long_line) X(tail) X(pending) X(text_kind) X(colon_space) X(newline) X(empty) X(maps_host) X(foursquare_host) X(cur) X(last_day) X(last_tod) \
     X(last_dt) X(last_fdt) X(p_dt) X(p_carry)
 
 static int
@@ -234,7 +235,10 @@ Scanner_init(Scanner *s, PyObject *args, PyObject *kwds)
     s->colon_space = PyUnicode_FromString(": ");
     s->newline = PyUnicode_FromString("\n");
     s->empty = PyUnicode_New(0, 0);
-    if (!s->text_kind || !s->colon_space || !s->newline || !s->empty)
+    s->maps_host = PyUnicode_FromString("maps.google.com");
+    s->foursquare_host = PyUnicode_FromString("foursquare.com");
+    if (!s->text_kind || !s->colon_space || !s->newline || !s->empty || !s->maps_host
+        || !s->foursquare_host)
         return -1;
     s->dl0 = s->tl0 = -1;
     s->texts_done = 1;       /* until start() */
@@ -625,13 +629,9 @@ is_inert(Py_UCS4 c)
 }
 
 static int
-has(PyObject *t, const char *needle)
+has(PyObject *t, PyObject *sub)
 {
-    PyObject *sub = PyUnicode_FromString(needle);
-    if (sub == NULL)
-        return -1;
     Py_ssize_t i = PyUnicode_Find(t, sub, 0, PyUnicode_GET_LENGTH(t), 1);
-    Py_DECREF(sub);
     return i == -2 ? -1 : i >= 0;
 }
 
@@ -681,8 +681,8 @@ surely_plain(Scanner *s, PyObject *t, int flags)
         return 0;
     }
     if (flags & T_URL) {
-        int m = has(t, "maps.google.com");
-        int f = m == 0 ? has(t, "foursquare.com") : 0;
+        int m = has(t, s->maps_host);
+        int f = m == 0 ? has(t, s->foursquare_host) : 0;
         if (m < 0 || f < 0)
             return -1;
         if (m || f)
