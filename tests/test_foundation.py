@@ -12,7 +12,7 @@ import pytest
 from wachat_tui.core import atomic
 from wachat_tui.errors import WachatError
 from wachat_tui.process import EventProcess
-from wachat_tui.train import events as ev
+from wachat_tui import events as ev
 from tests.conftest import run_wachat
 
 
@@ -66,7 +66,7 @@ def test_event_process_reads_events_and_reports_a_crash(tmp_path, monkeypatch):
     (pkg / "__init__.py").write_text("")
     (pkg / "__main__.py").write_text(textwrap.dedent("""
         import sys
-        from wachat_tui.train.events import Step, emit
+        from wachat_tui.events import Step, emit
         print("noise that is not an event")
         emit(Step(step=1, max_steps=2, loss=2.0))
         print("something broke", file=sys.stderr)

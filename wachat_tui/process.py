@@ -1,6 +1,6 @@
 """Run a wachat worker process (training, export) and read its JSON-lines events.
 
-The worker prints events on stdout (see ``train/events.py``) and logs on stderr. Readers
+The worker prints events on stdout (see ``events.py``) and logs on stderr. Readers
 (the CLI progress bar, ``--events`` passthrough, the TUI) iterate :meth:`EventProcess.events`.
 Cancelling sends SIGINT, which the workers turn into "save and exit cleanly"; a worker
 that does not stop in time gets SIGTERM, then SIGKILL.
@@ -16,7 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .train.events import Event, Failed, parse_event
+from .events import Event, Failed, parse_event
 
 
 class EventProcess:

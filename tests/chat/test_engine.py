@@ -7,7 +7,7 @@ import pytest
 
 from wachat_tui.chat.engine import (ChatEngine, ChatLine, Sampling, find_model, lines_from_reply,
                                     role_messages, split_bubbles)
-from wachat_tui.core.dataset import system_prompt
+from wachat_tui.core.prompt import system_prompt
 from wachat_tui.errors import ModelError
 
 from .conftest import lines

@@ -43,23 +43,12 @@ def records(name: str) -> tuple:
     return tuple(m.to_json() for m in iter_messages(CORPUS / name))
 
 
-# Entries of EXPECT.json that contradict the file they describe (reported to the lead).
-KNOWN_WRONG = {
-    ("whats_json__calendars_Buddhist_iOS.txt", "records"):
-        "EXPECT says 23 but the file has 28 header lines, one message each (MANIFEST: 'By "
-        "inspection: 28 messages'); 23 is the count of the whats_json *language* files",
-}
-
-
 def _cases():
     for name, exp in EXPECT.get("files", {}).items():
         if not exp:
             yield pytest.param(name, None, None, id=f"{name}-parses")
         for key, value in exp.items():
-            marks = ()
-            if (name, key) in KNOWN_WRONG:
-                marks = pytest.mark.xfail(reason=KNOWN_WRONG[(name, key)], strict=True)
-            yield pytest.param(name, key, value, id=f"{name}-{key}", marks=marks)
+            yield pytest.param(name, key, value, id=f"{name}-{key}")
 
 
 def _check(recs: tuple, key: str, value) -> None:

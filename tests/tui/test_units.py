@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
-from wachat_tui.train.events import Evaluated, Failed, Finished, Stage, Started, Step, Verified
+from wachat_tui.events import Evaluated, Failed, Finished, Stage, Started, Step, Verified
 from wachat_tui.tui.messages import ReplyStreamed, TrainingProgressed
 from wachat_tui.tui.runstate import RunView, fold_all
 from wachat_tui.tui.screens.export import ollama_line

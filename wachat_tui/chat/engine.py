@@ -6,7 +6,7 @@ How a reply is made
    played: the persona's lines become ``assistant`` turns, everybody else's ``user`` turns
    (in group chats each line is written ``Name: text``). Consecutive lines by one author
    are merged into one turn joined with ``\\n`` — exactly the shape of the training samples.
-2. The system prompt is :func:`wachat_tui.core.dataset.system_prompt` (the one training used).
+2. The system prompt is :func:`wachat_tui.core.prompt.system_prompt` (the one training used).
 3. The prompt is rendered with the GGUF's own chat template (``tokenizer.chat_template``)
    plus the generation prompt, tokenized, and trimmed from the oldest turns so that it fits
    ``n_ctx - max_tokens``.
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from ..core.gguf_file import check_gguf_file
+from ..core.prompt import system_prompt
 from ..errors import ModelError
 
 # The template used when a GGUF carries none (ChatML: what SmolLM2/Qwen-style models use).
@@ -133,22 +134,6 @@ def lines_from_reply(author: str, text: str, *, by_model: bool = True,
     """The ``ChatLine``s of one turn (one per bubble)."""
     when = time or datetime.now().replace(microsecond=0)
     return [ChatLine(author, part, by_model, when) for part in split_bubbles(text)]
-
-
-def _fallback_system_prompt(persona: str, partners: Sequence[str], chat_name: str | None = None) -> str:
-    # Used only when wachat_tui.core.dataset is not importable (it always is in a full install).
-    others = ", ".join(partners) if partners else "a friend"
-    where = f" in the WhatsApp chat \"{chat_name}\"" if chat_name and len(partners) > 1 else " on WhatsApp"
-    return f"You are {persona}, texting with {others}{where}. Reply the way {persona} would."
-
-
-def system_prompt(persona: str, partners: Sequence[str], chat_name: str | None = None) -> str:
-    """The persona prompt — the very same function training used (core.dataset)."""
-    try:
-        from ..core.dataset import system_prompt as dataset_system_prompt
-    except ImportError:  # pragma: no cover - only while the dataset module is missing
-        return _fallback_system_prompt(persona, partners, chat_name)
-    return dataset_system_prompt(persona, list(partners), chat_name)
 
 
 def merge_turns(history: Sequence[ChatLine]) -> list[tuple[str, str]]:

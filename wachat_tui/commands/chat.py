@@ -44,17 +44,9 @@ def open_project(name: str | None):
 
 def match_name(name: str, participants: list[str], what: str = "participant") -> str:
     """A participant by name, forgiving case and surrounding spaces."""
-    from ..errors import ProjectError
+    from ..core.names import resolve_name
 
-    for p in participants:
-        if p == name:
-            return p
-    folded = {p.casefold().strip(): p for p in participants}
-    hit = folded.get(name.casefold().strip())
-    if hit is None:
-        raise ProjectError(f"{name!r} is not a {what} of this chat",
-                           hint="choose one of: " + ", ".join(participants))
-    return hit
+    return resolve_name(name, participants, f"the {what}")
 
 
 def sampling_from_args(args):

@@ -26,7 +26,7 @@ def run(args) -> int:
     import json
     import sys
 
-    from ..core.dataset import resolve_name
+    from ..core.names import resolve_name
     from ..core.project import Project, set_last_project
     from ..errors import ProjectError
 

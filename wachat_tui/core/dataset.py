@@ -31,6 +31,8 @@ from typing import Iterable, Sequence
 from ..errors import ProjectError
 from . import records
 from .records import Message, Session, Turn
+from .names import resolve_name, slugify
+from .prompt import system_prompt
 from .redact import empty_counts, redact
 
 MEDIA_TAGS: dict[str | None, str] = {
@@ -140,22 +142,6 @@ class DatasetOptions:
 def estimate_tokens(text: str) -> int:
     """Cheap token estimate (~3.5 characters per token for chat text)."""
     return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def system_prompt(persona: str, partners: Sequence[str], chat_name: str | None = None) -> str:
-    """THE persona prompt. Training and the chat engine both call this, so they always agree."""
-    others = [p for p in partners if p and p != persona]
-    style = f"Reply as {persona} would, in {persona}'s own texting style."
-    if not others:
-        return f"You are {persona}, texting on WhatsApp. {style}"
-    if len(others) == 1:
-        return f"You are {persona}, texting with {others[0]} on WhatsApp. {style}"
-    if len(others) > 6:
-        names = ", ".join(others[:5]) + f" and {len(others) - 5} others"
-    else:
-        names = ", ".join(others[:-1]) + f" and {others[-1]}"
-    where = f'the WhatsApp group "{chat_name}"' if chat_name else "a WhatsApp group"
-    return f"You are {persona}, texting in {where} with {names}. {style}"
 
 
 def prompt_partners(persona: str, prompt: str) -> list[str]:
@@ -408,18 +394,6 @@ def _participants(messages: Sequence[Message]) -> list[str]:
     return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def resolve_name(name: str, participants: Sequence[str], what: str = "--me") -> str:
-    """``name`` as spelled in the chat (case-insensitive match) or a ProjectError listing them."""
-    if name in participants:
-        return name
-    folded = [p for p in participants if p.casefold() == name.strip().casefold()]
-    if len(folded) == 1:
-        return folded[0]
-    shown = ", ".join(participants[:20]) + (" …" if len(participants) > 20 else "")
-    raise ProjectError(f"{name!r} is not a participant of this chat",
-                       f"{what} must be one of: {shown}" if participants else "the chat has no messages by anyone")
-
-
 def default_personas(me: str, participants: Sequence[str]) -> list[str]:
     if len(participants) == 2:
         return [me] + [p for p in participants if p != me]
@@ -580,7 +554,7 @@ def build_dataset(
                         context.append({"author": t.author, "text": t.text})
                 if not any_train:
                     continue
-                row = {"id": f"s{s_index}-{_slug(persona)}-w{w_no}", "persona": persona,
+                row = {"id": f"s{s_index}-{slugify(persona, fallback='p')}-w{w_no}", "persona": persona,
                        "session": s_index, "messages": msgs}
                 tokens[split] += sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in msgs)
                 (val_rows if split == "validation" else train_rows).append(row)
@@ -620,7 +594,3 @@ def build_dataset(
         participants=participants,
     )
 
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
-    return slug or "p"

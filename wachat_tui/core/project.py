@@ -29,7 +29,8 @@ from typing import Iterable
 from .. import paths
 from ..errors import ProjectError
 from . import atomic
-from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, resolve_name
+from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts
+from .names import resolve_name, slugify
 from .records import Message
 
 PROJECT_FILE = "project.json"
@@ -46,13 +47,6 @@ def validate_name(name: str) -> str:
         raise ProjectError(f"invalid project name {name!r}",
                            "use letters, digits, '.', '_' or '-' (at most 64, no spaces or slashes)")
     return name
-
-
-def slugify(text: str) -> str:
-    """A project name made from a chat name or file name."""
-    text = re.sub(r"(?i)^whatsapp chat (with|mit|con|avec|com)\s+", "", text.strip())
-    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:48].strip("-")
-    return slug or "chat"
 
 
 def file_sha256(path: Path) -> str:

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from ..errors import WachatError
-from ..train.events import Failed, Finished, emit
+from ..events import Failed, Finished, emit
 from .config import QUANTS, ExportConfig
 
 

@@ -1,6 +1,6 @@
 """The export, start to finish: merge → write f16 GGUF → (quantize) → verify → rename into place.
 
-Progress goes out as the shared training/export events (:mod:`wachat_tui.train.events`).
+Progress goes out as the shared training/export events (:mod:`wachat_tui.events`).
 Nothing appears at the final path unless every check passed: all writing happens under
 hidden temp names in the output folder (``.<name>.*.tmp``, never matching ``*.gguf``), and an
 existing file at the final path is only replaced by a verified one, atomically.
@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from .. import __version__
 from ..errors import ModelError
 from ..paths import ensure_private_dir
-from ..train.events import Event, Log, Stage, Verified
+from ..events import Event, Log, Stage, Verified
 from .config import ExportConfig
 from .source import ExportSource, resolve_source
 
@@ -33,7 +33,7 @@ def default_output(source: ExportSource, quant: str) -> Path:
 
 def persona_prompts(source: ExportSource) -> dict[str, str]:
     """{persona: system prompt} — the exact prompts training used."""
-    from ..core.dataset import system_prompt
+    from ..core.prompt import system_prompt
 
     chat_name = source.project.get("chat_name") if source.project.get("is_group") else None
     return {p: system_prompt(p, source.partners_of(p), chat_name) for p in source.personas}

@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        from .events import Failed, emit
+        from ..events import Failed, emit
 
         emit(Failed(error="cancelled", hint=""), event_stream)
         return 130
     except BaseException as exc:  # never end without an event
         traceback.print_exc(file=sys.stderr)
-        from .events import Failed, emit
+        from ..events import Failed, emit
 
         emit(Failed(error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
                     hint="see the training log (stderr) for the traceback"), event_stream)
@@ -119,7 +119,7 @@ def _main(argv, event_stream) -> int:
     from pathlib import Path
 
     from ..errors import WachatError
-    from .events import Failed, emit
+    from ..events import Failed, emit
     from .config import ConfigError, TrainConfig
 
     def fail(error: str, hint: str = "", code: int = 1) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import WachatError
 from ..process import EventProcess
 from .config import TrainConfig
-from .events import Event, parse_event
+from ..events import Event, parse_event
 
 MODULE = "wachat_tui.train"
 

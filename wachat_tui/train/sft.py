@@ -35,7 +35,7 @@ from ..errors import ModelError, WachatError
 from ..paths import ensure_private_dir
 from . import data as chat_data
 from .config import TrainConfig
-from .events import Checkpointed, Evaluated, Event, Failed, Finished, Log, Sampled, Started, Step
+from ..events import Checkpointed, Evaluated, Event, Failed, Finished, Log, Sampled, Started, Step
 from .models import ResolvedBase, resolve_base
 from .runner import new_run_id, pid_alive
 

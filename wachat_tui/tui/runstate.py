@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from ..train.events import (
+from ..events import (
     Checkpointed,
     Evaluated,
     Event,

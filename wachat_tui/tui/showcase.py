@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from ..train.events import (Checkpointed, Evaluated, Finished, Sampled, Stage, Started, Step,
+from ..events import (Checkpointed, Evaluated, Finished, Sampled, Stage, Started, Step,
                             Verified)
 
 

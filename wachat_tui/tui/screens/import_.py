@@ -1,7 +1,6 @@
 """Import pane: pick an export, see what was detected, pick "me", set options, create."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Iterable
 
@@ -16,6 +15,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from ...core.names import slugify
 from ..messages import DatasetPreviewed, ExportParsed, ExportParseFailed, ProjectImported, TaskFailed
 from ..util import one_line, plural, short_path
 from ..widgets.charts import hbar
@@ -36,11 +36,6 @@ class ExportTree(DirectoryTree):
                     yield path
             except OSError:
                 continue
-
-
-def slug(text: str) -> str:
-    s = re.sub(r"[^\w-]+", "-", text.strip().lower(), flags=re.UNICODE).strip("-")
-    return s[:40] or "chat"
 
 
 class ImportScreen(PaneScreen):
@@ -192,8 +187,7 @@ class ImportScreen(PaneScreen):
         # default project name: the chat's name or the file's stem
         name_input = self.query_one("#project-name", Input)
         existing = self._existing_project_for(message.path)
-        name_input.value = existing or slug(info.chat_name or Path(message.path).stem
-                                            .replace("WhatsApp Chat with ", ""))
+        name_input.value = existing or slugify(info.chat_name or Path(message.path).stem)
         guess = self._guess_me(info.participants)
         if guess is not None:
             options.highlighted = info.participants.index(guess)
@@ -335,7 +329,7 @@ class ImportScreen(PaneScreen):
         except Exception as exc:
             self.notify(one_line(exc), severity="error")
             return
-        name = slug(self.query_one("#project-name", Input).value or "chat")
+        name = slugify(self.query_one("#project-name", Input).value or "chat")
         try:
             from ...core.project import Project
 
