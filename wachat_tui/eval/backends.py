@@ -101,6 +101,10 @@ class GGUFBackend:
                                   sampling=sampling or chat_sampling(), n_threads=n_threads)
 
     def generate(self, case: Case) -> str:
+        # Each case starts from an empty KV cache: a reply must not depend on which cases came
+        # before it (the chat reuses the cache across turns of one conversation, not across
+        # unrelated ones). The prompts are short, so this costs little.
+        self._engine.reset()
         text = self._engine.reply(history_lines(case), case.persona, list(case.partners), chat_name=case.chat)
         self.last_ran_on = self._engine.last_stats.stop_reason == "other_speaker"
         return text
