@@ -117,3 +117,16 @@ def test_yardsticks_fit_only_on_train_turns(two_people):
     held_texts = [c.reply for c in two_people.held_out]
     assert not any(yard.copies.is_copy(t) for t in held_texts)
     assert yard.attributor.train_sizes == {"Maya": 15, "Leo": 15}
+
+
+def test_report_reads_back_from_its_json(two_people):
+    from wachat_tui.errors import WachatError
+    from wachat_tui.eval.report import FidelityReport
+
+    report = measure(two_people, Always("hahaha omg 😂"), base=RealBackend())
+    doc = json.loads(json.dumps(report.to_json(), ensure_ascii=False))
+    again = FidelityReport.from_json(doc)
+    assert again.to_json() == doc
+    assert again.personas["Maya"].sources["fine_tuned"].style.emoji == {"😂": 2}
+    with pytest.raises(WachatError):
+        FidelityReport.from_json({"overall": {}})

@@ -92,6 +92,10 @@ class Degeneration:
     def to_json(self) -> dict:
         return {k: None if v is None else round(v, 4) for k, v in self.__dict__.items()}
 
+    @classmethod
+    def from_json(cls, row: dict) -> "Degeneration":
+        return cls(*(row.get(k) for k in ("distinct_2", "ead_2", "empty_rate", "run_on_rate", "assistant_speak_rate")))
+
 
 def degeneration(texts: Sequence[str], others: Sequence[Sequence[str]], *, vocabulary: int,
                  ran_on: Sequence[bool] | None = None) -> Degeneration:

@@ -144,6 +144,11 @@ class Leak:
         return {"kind": self.kind, "value": mask(self.value), "case_id": self.case_id,
                 "persona": self.persona, "source": self.source}
 
+    @classmethod
+    def from_json(cls, row: dict) -> "Leak":
+        """A leak read back from a report (its value stays masked)."""
+        return cls(str(row["kind"]), str(row["value"]), str(row["case_id"]), str(row["persona"]), str(row["source"]))
+
 
 def mask(value: str) -> str:
     """Enough of an identifier to recognise it, not enough to use it (reports travel)."""

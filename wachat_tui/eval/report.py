@@ -18,9 +18,10 @@ model's headline numbers with the floor/ceiling/real references beside them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..errors import WachatError
 from .degeneration import Degeneration
 from .memorisation import Leak
 from .style import StyleDistance, StyleProfile
@@ -58,6 +59,15 @@ class SourceMetrics:
             "degeneration": self.degeneration.to_json(),
         }
 
+    @classmethod
+    def from_json(cls, row: dict) -> "SourceMetrics":
+        return cls(
+            n=int(row.get("n") or 0), accuracy=row.get("accuracy"),
+            style=StyleProfile.from_json(row["style"]) if row.get("style") else None,
+            style_distance=StyleDistance.from_json(row["style_distance"]) if row.get("style_distance") else None,
+            copy_rate=row.get("copy_rate"), media_only_rate=row.get("media_only_rate"),
+            leaks=int(row.get("leaks") or 0), degeneration=Degeneration.from_json(row.get("degeneration") or {}))
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -94,6 +104,16 @@ class Scores:
         out["sources"] = {name: src.to_json() for name, src in self.sources.items()}
         return out
 
+    @classmethod
+    def from_json(cls, row: dict) -> "Scores":
+        names = [f.name for f in fields(cls) if f.name not in ("degeneration", "sources")]
+        data = {name: row.get(name) for name in names}
+        data["n"] = int(data["n"] or 0)
+        data["chance"] = float(data["chance"] or 0.0)
+        data["leaks"] = int(data["leaks"] or 0)
+        return cls(**data, degeneration=Degeneration.from_json(row),
+                   sources={k: SourceMetrics.from_json(v) for k, v in (row.get("sources") or {}).items()})
+
 
 @dataclass(frozen=True)
 class Example:
@@ -110,6 +130,12 @@ class Example:
         return {"case_id": self.case_id, "persona": self.persona,
                 "context": [{"author": a, "text": t} for a, t in self.context],
                 "real": self.real, "base": self.base, "fine_tuned": self.fine_tuned}
+
+    @classmethod
+    def from_json(cls, row: dict) -> "Example":
+        return cls(str(row.get("case_id", "")), str(row.get("persona", "")),
+                   tuple((str(t["author"]), str(t["text"])) for t in row.get("context") or ()),
+                   str(row.get("real", "")), row.get("base"), str(row.get("fine_tuned", "")))
 
 
 @dataclass(frozen=True)
@@ -134,6 +160,21 @@ class FidelityReport:
             "settings": self.settings,
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "FidelityReport":
+        """A report read back from ``eval.json`` (what the Eval view shows)."""
+        try:
+            return cls(
+                overall=Scores.from_json(doc["overall"]),
+                personas={str(k): Scores.from_json(v) for k, v in doc["personas"].items()},
+                examples=[Example.from_json(e) for e in doc.get("examples") or ()],
+                leaks=[Leak.from_json(x) for x in doc.get("leaks") or ()],
+                classifier=dict(doc.get("classifier") or {}), settings=dict(doc.get("settings") or {}),
+                notes=[str(n) for n in doc.get("notes") or ()])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WachatError(f"the fidelity report is damaged ({exc.__class__.__name__}: {exc})",
+                              "measure again with `wachat eval`") from None
 
     def summary(self) -> dict:
         """The few numbers that travel with a model file (export.json / GGUF metadata)."""

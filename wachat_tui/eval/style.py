@@ -49,6 +49,8 @@ FEATURES: dict[str, tuple[str, str]] = {
     "script": (DISTRIBUTION, "script (language) mix"),
 }
 TOP_EMOJI = 5
+KEPT_EMOJI = 20
+"""Emoji counts kept in the JSON report (the distance was computed on all of them)."""
 HABIT_PHRASES = 20
 
 
@@ -67,8 +69,15 @@ class StyleProfile:
     def to_json(self) -> dict:
         out = {"n": self.n, **{k: _round(v) for k, v in self.values.items()}}
         out["top_emoji"] = [e for e, _ in Counter(self.emoji).most_common(TOP_EMOJI)]
+        out["emoji_counts"] = dict(Counter(self.emoji).most_common(KEPT_EMOJI))
         out["script"] = {k: round(v, 3) for k, v in sorted(self.scripts.items(), key=lambda kv: -kv[1])}
         return out
+
+    @classmethod
+    def from_json(cls, row: dict) -> "StyleProfile":
+        values = {k: row.get(k) for k, (kind, _) in FEATURES.items() if kind != DISTRIBUTION}
+        return cls(int(row.get("n") or 0), values, {str(k): int(v) for k, v in (row.get("emoji_counts") or {}).items()},
+                   {str(k): float(v) for k, v in (row.get("script") or {}).items()})
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,10 @@ class StyleDistance:
 
     def to_json(self) -> dict:
         return {"summary": _round(self.summary), "features": {k: _round(v) for k, v in self.features.items()}}
+
+    @classmethod
+    def from_json(cls, row: dict) -> "StyleDistance":
+        return cls(dict(row.get("features") or {}), row.get("summary"))
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
