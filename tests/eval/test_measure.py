@@ -85,6 +85,7 @@ def test_copies_leaks_and_degeneration_reach_the_report():
     assert o.floor is None and o.base_fidelity is None
     text = _render(report)
     assert "repeat a phone" in text and "memorised" in text and "sound like an assistant" in text
+    assert "degeneration" in text and "50% (0%)" in text
 
 
 def _render(report) -> str:

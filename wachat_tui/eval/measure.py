@@ -186,6 +186,8 @@ def measure(data: EvalData, candidate: Backend, *, base: Backend | None = None, 
     started = time.perf_counter()
     yard = yardsticks or build_yardsticks(data, seed=seed)
     chosen = list(cases) if cases is not None else choose_cases(data, yard, cap, seed=seed)
+    if not chosen:
+        raise WachatError("there are no held-out cases to measure on")
     seconds: dict[str, float] = {}
     replies: dict[str, tuple[list[str], list[bool]]] = {}
     for name, backend in ((BASE, base), (CANDIDATE, candidate)):

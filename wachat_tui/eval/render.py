@@ -38,14 +38,15 @@ def _headline_table(report: FidelityReport) -> Table:
     table = Table(title="fidelity per persona (1.0 = as recognisable as the real person, 0 = chance)",
                   title_justify="left")
     for col in ("", "fidelity", "base", "accuracy", "floor", "ceiling", "style dist.", "base style",
-                "copies", "media-only (real)", "n"):
+                "copies (real)", "media-only (real)", "n"):
         table.add_column(col, justify="left" if not col else "right")
     rows: list[tuple[str, Scores]] = list(report.personas.items())
     if len(rows) > 1:
         rows.append(("overall", report.overall))
     for name, s in rows:
         table.add_row(_safe(name, 24), _num(s.fidelity), _num(s.base_fidelity), _pct(s.accuracy), _pct(s.floor),
-                      _pct(s.ceiling), _num(s.style_distance), _num(s.base_style_distance), _pct(s.copy_rate),
+                      _pct(s.ceiling), _num(s.style_distance), _num(s.base_style_distance),
+                      f"{_pct(s.copy_rate)} ({_pct(s.real_copy_rate)})",
                       f"{_pct(s.media_only_rate)} ({_pct(s.real_media_only_rate)})", str(s.n))
     return table
 
@@ -77,6 +78,20 @@ def _style_table(name: str, s: Scores) -> Table:
     return table
 
 
+def _degeneration_table(report: FidelityReport) -> Table:
+    table = Table(title="degeneration (all replies)", title_justify="left")
+    for col in ("", "distinct-2", "EAD-2", "empty", "run-on", "assistant-speak"):
+        table.add_column(col, justify="left" if not col else "right")
+    for source, label in ((BASE, "base"), (CANDIDATE, "fine-tuned"), (REAL, "real")):
+        metrics = report.overall.sources.get(source)
+        if metrics is None:
+            continue
+        d = metrics.degeneration
+        table.add_row(label, _num(d.distinct_2), _num(d.ead_2), _pct(d.empty_rate), _pct(d.run_on_rate),
+                      _pct(d.assistant_speak_rate))
+    return table
+
+
 def _warnings(report: FidelityReport) -> list[Text]:
     out = []
     o = report.overall
@@ -87,8 +102,11 @@ def _warnings(report: FidelityReport) -> list[Text]:
         out.append(Text(f"⚠ {o.leaks} generated replies repeat a {' / '.join(kinds)} from the training data",
                         style="bold red"))
     if o.copy_rate is not None and o.copy_rate > COPY_WARNING:
-        out.append(Text(f"⚠ {_pct(o.copy_rate)} of replies repeat a training message (the person themselves: "
-                        f"{_pct(o.real_copy_rate)}) — the model may have memorised the chat", style="red"))
+        real = o.real_copy_rate or 0.0
+        verdict = ("more often than the person repeats themselves: the model may have memorised the chat"
+                   if o.copy_rate > real + COPY_WARNING else "about as often as the person repeats themselves")
+        out.append(Text(f"⚠ {_pct(o.copy_rate)} of replies repeat a training message (real replies: {_pct(real)}), "
+                        f"{verdict}", style="red" if o.copy_rate > real + COPY_WARNING else "yellow"))
     if (o.media_only_rate or 0) > (o.real_media_only_rate or 0) + 0.05:
         out.append(Text(f"⚠ {_pct(o.media_only_rate)} of replies are only a media placeholder "
                         f"(real: {_pct(o.real_media_only_rate)})", style="yellow"))
@@ -125,6 +143,7 @@ def render_report(report: FidelityReport) -> RenderableType:
                 f"(chance {_pct(report.overall.chance)})")
     parts: list[RenderableType] = [head, _headline_table(report)]
     parts += [_style_table(name, s) for name, s in report.personas.items()]
+    parts.append(_degeneration_table(report))
     parts += _warnings(report)
     parts += _examples(report)
     return Group(*parts)
