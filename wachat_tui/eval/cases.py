@@ -1,0 +1,197 @@
+"""What the measure is taken on: held-out cases and the real training turns.
+
+A :class:`Case` is one graded persona turn of the validation split: who speaks, the turns
+before it, what the person really wrote, and who else is in the chat. The model is asked to
+write that turn; the real one is the reference. A :class:`RealTurn` is one real turn of the
+train split (any author): the attribution classifier learns from them, and the copy detector
+looks for generated text that repeats them.
+
+Both come from the project's ``pairs.jsonl`` rows through ONE adapter,
+:func:`case_from_pair_row` — the place to switch when pairs become typed records.
+"""
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..core.layout import ProjectFiles, read_json_object
+from ..errors import WachatError
+
+DEFAULT_CAP = 200
+"""Held-out cases measured by default (balanced over personas)."""
+TRAIN = "train"
+VALIDATION = "validation"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One held-out persona turn: the model writes ``persona``'s reply to ``context``."""
+
+    id: str
+    persona: str
+    context: tuple[tuple[str, str], ...]
+    """The turns before the reply, oldest first, as ``(author, text)``; bubbles joined by ``\\n``."""
+    reply: str
+    """What the person really wrote (bubbles joined by ``\\n``)."""
+    partners: tuple[str, ...]
+    """Everybody else in the chat (what the persona prompt names)."""
+    chat: str | None = None
+    """The group's name (``None`` for a 1:1 chat)."""
+    session: int = 0
+    split: str = VALIDATION
+
+
+@dataclass(frozen=True)
+class RealTurn:
+    """One real turn of the train split."""
+
+    author: str
+    text: str
+    session: int
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """Everything the measure needs from a project, read once."""
+
+    personas: tuple[str, ...]
+    participants: tuple[str, ...]
+    chat: str | None
+    held_out: tuple[Case, ...]
+    """Every graded (not excluded) persona turn of the validation split, in file order."""
+    train_turns: tuple[RealTurn, ...]
+    """Real train-split turns of every author (persona replies and the others' context turns)."""
+
+    def turns_by_author(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for turn in self.train_turns:
+            out[turn.author].append(turn.text)
+        return dict(out)
+
+
+# --------------------------------------------------------------------------- the adapter
+def case_from_pair_row(row: dict, participants: Sequence[str], chat: str | None) -> Case:
+    """THE adapter from a ``pairs.jsonl`` row (``{id, persona, session, split, time,
+    context: [{author, text}], reply, excluded}``) to a :class:`Case`.
+
+    Rows that carry ``partners``/``chat`` themselves (the restructured dataset) win over the
+    project-wide values.
+    """
+    persona = str(row["persona"])
+    partners = row.get("partners")
+    if partners is None:
+        partners = [p for p in participants if p != persona]
+    return Case(
+        id=str(row["id"]),
+        persona=persona,
+        context=tuple((str(t["author"]), str(t["text"])) for t in row.get("context") or ()),
+        reply=str(row.get("reply") or ""),
+        partners=tuple(str(p) for p in partners if p != persona),
+        chat=row.get("chat", chat),
+        session=int(row.get("session") or 0),
+        split=str(row.get("split") or TRAIN),
+    )
+
+
+def split_cases(cases: Iterable[Case], excluded: set[str] | frozenset[str] = frozenset()
+                ) -> tuple[list[Case], list[RealTurn]]:
+    """Held-out cases (validation split) and real train turns (train split), excluded pairs left out.
+
+    A train row gives its reply as the persona's turn, and the other authors' turns of its
+    context (people who are not personas have no rows of their own). A turn seen in several
+    rows' contexts is kept once per session.
+    """
+    held: list[Case] = []
+    turns: list[RealTurn] = []
+    seen: set[tuple[int, str, str]] = set()
+    context_turns: list[RealTurn] = []
+    personas: set[str] = set()
+    for case in cases:
+        if case.id in excluded:
+            continue
+        if case.split == VALIDATION:
+            held.append(case)
+            continue
+        personas.add(case.persona)
+        turns.append(RealTurn(case.persona, case.reply, case.session))
+        for author, text in case.context:
+            key = (case.session, author, text)
+            if key not in seen:
+                seen.add(key)
+                context_turns.append(RealTurn(author, text, case.session))
+    # persona turns come from replies (never truncated); contexts add everybody else
+    turns += [t for t in context_turns if t.author not in personas]
+    return held, turns
+
+
+# --------------------------------------------------------------------------- reading a project
+def load_eval_data(project_dir: Path | ProjectFiles) -> EvalData:
+    """Read a project's held-out cases and train turns (``project.json`` + ``pairs.jsonl``)."""
+    files = project_dir if isinstance(project_dir, ProjectFiles) else ProjectFiles(project_dir)
+    meta = read_json_object(files.project_json, missing=None)
+    if meta is None:
+        raise WachatError(f"{files.dir} is not a wachat project", "import a chat first: `wachat import FILE`")
+    participants = [str(p) for p in meta.get("participants") or []]
+    personas = [str(p) for p in meta.get("personas") or []]
+    chat = meta.get("chat_name") if meta.get("is_group") else None
+    rows = _read_rows(files.pairs)
+    excluded = {str(row.get("id")) for row in rows if row.get("excluded")}
+    cases = [case_from_pair_row(row, participants, chat) for row in rows]
+    held, turns = split_cases(cases, excluded)
+    if not personas:
+        personas = sorted({c.persona for c in cases})
+    return EvalData(tuple(personas), tuple(participants), chat, tuple(held), tuple(turns))
+
+
+def _read_rows(path: Path) -> list[dict]:
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    rows.append(json.loads(line))
+    except FileNotFoundError:
+        raise WachatError("the project has no dataset yet (pairs.jsonl is missing)",
+                          "re-import the chat with --refresh") from None
+    except (OSError, ValueError) as exc:
+        raise WachatError(f"cannot read {path.name}: {exc}".splitlines()[0],
+                          "the dataset is damaged; re-import the chat with --refresh") from None
+    return rows
+
+
+# --------------------------------------------------------------------------- choosing cases
+def select_cases(cases: Sequence[Case], cap: int | None = DEFAULT_CAP, *, seed: int = 0,
+                 personas: Sequence[str] | None = None) -> list[Case]:
+    """Up to ``cap`` cases balanced over personas: each persona's cases shuffled (seeded), then
+    taken round-robin, so a persona with few turns gives all it has and the others fill the rest.
+
+    ``personas`` fixes the order and which personas count (default: as they first appear).
+    """
+    if cap is not None and cap < 1:
+        raise WachatError(f"the number of cases must be at least 1, got {cap}")
+    order = list(personas) if personas is not None else list(dict.fromkeys(c.persona for c in cases))
+    queues: dict[str, list[Case]] = {p: [] for p in order}
+    for case in cases:
+        if case.persona in queues:
+            queues[case.persona].append(case)
+    for persona in order:
+        # one stream per persona, so adding a persona does not reshuffle the others' cases
+        random.Random(f"{seed}:{persona}").shuffle(queues[persona])
+    chosen: list[Case] = []
+    depth = 0
+    limit = cap if cap is not None else sum(len(q) for q in queues.values())
+    while len(chosen) < limit:
+        took = False
+        for persona in order:
+            queue = queues[persona]
+            if depth < len(queue) and len(chosen) < limit:
+                chosen.append(queue[depth])
+                took = True
+        if not took:
+            break
+        depth += 1
+    return chosen

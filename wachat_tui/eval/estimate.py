@@ -1,0 +1,72 @@
+"""A cheap fidelity estimate for use during training.
+
+:class:`FidelityEstimator` fits the yardsticks (classifier, copy index …) and picks a few
+dozen balanced held-out cases ONCE; each :meth:`~FidelityEstimator.estimate` call then only
+generates those replies with the model as it is at that step (an
+:class:`~wachat_tui.eval.backends.HFBackend` around the training model) and scores them. The
+numbers are the full measure's, on fewer cases — noisier (± about 0.1 at 36 cases), so a
+trend, not a verdict.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .backends import Backend
+from .cases import EvalData, load_eval_data
+from .measure import Yardsticks, build_yardsticks, choose_cases, generate_replies, score
+from .report import CANDIDATE
+
+ESTIMATE_CASES = 36
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Headline numbers of one estimate (see :class:`~wachat_tui.eval.report.Scores`)."""
+
+    fidelity: float | None
+    accuracy: float | None
+    ceiling: float | None
+    chance: float
+    style_distance: float | None
+    copy_rate: float | None
+    media_only_rate: float | None
+    real_media_only_rate: float | None
+    n: int
+    seconds: float
+    personas: dict[str, float | None]
+    """Fidelity per persona."""
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, float):
+                out[key] = round(value, 4)
+        out["personas"] = {k: None if v is None else round(v, 4) for k, v in self.personas.items()}
+        return out
+
+
+class FidelityEstimator:
+    """Fitted once; :meth:`estimate` measures a backend on the same few cases every time."""
+
+    def __init__(self, data: EvalData, *, n_cases: int = ESTIMATE_CASES, seed: int = 0,
+                 yardsticks: Yardsticks | None = None):
+        self.data = data
+        self.yardsticks = yardsticks or build_yardsticks(data, seed=seed)
+        self.cases = choose_cases(data, self.yardsticks, n_cases, seed=seed)
+
+    @classmethod
+    def for_project(cls, project_dir: Path, **kwargs) -> "FidelityEstimator":
+        return cls(load_eval_data(project_dir), **kwargs)
+
+    def estimate(self, backend: Backend) -> Estimate:
+        started = time.perf_counter()
+        replies = {CANDIDATE: generate_replies(backend, self.cases, CANDIDATE)}
+        overall, personas, _ = score(self.cases, replies, self.yardsticks)
+        return Estimate(
+            fidelity=overall.fidelity, accuracy=overall.accuracy, ceiling=overall.ceiling, chance=overall.chance,
+            style_distance=overall.style_distance, copy_rate=overall.copy_rate,
+            media_only_rate=overall.media_only_rate, real_media_only_rate=overall.real_media_only_rate,
+            n=overall.n, seconds=round(time.perf_counter() - started, 1),
+            personas={name: s.fidelity for name, s in personas.items()})

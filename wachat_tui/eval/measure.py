@@ -1,0 +1,214 @@
+"""Take the measure: generate replies for held-out cases and score them against the real ones.
+
+:func:`measure` is the whole of ``wachat eval``'s work, with no UI in it: it asks a candidate
+backend (the fine-tuned model) and optionally a base backend for each case's reply, and
+returns a :class:`~wachat_tui.eval.report.FidelityReport`. The yardsticks it scores with
+(attribution classifier, copy index, leak detector, habit phrases) are fitted once on the
+project's real train turns by :func:`build_yardsticks` and may be passed in again (the
+estimate during training reuses them).
+
+How persona numbers become overall numbers: accuracy, floor and ceiling are averaged over
+personas (each persona counts the same, as the cases are balanced); fidelity is then
+computed from those means; style distance is the mean of the personas' distances (style is
+a property of one person, so it is never measured on a mix); rates (copy, media-only,
+degeneration) are shares of all replies.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from ..errors import WachatError
+from .attribution import Attributor, fidelity, fit_attributor
+from .backends import Backend, RealBackend, last_ran_on
+from .cases import DEFAULT_CAP, Case, EvalData, select_cases
+from .degeneration import Degeneration, bigram_vocabulary, degeneration
+from .memorisation import CopyIndex, Leak, LeakDetector
+from .replies import is_media_only
+from .report import BASE, CANDIDATE, REAL, Example, FidelityReport, Scores, SourceMetrics
+from .style import FEATURES, StyleDistance, habit_phrases, style_distance, style_profile
+
+EXAMPLES = 6
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One reply generated: ``done`` of ``total`` for ``source`` (base / fine_tuned)."""
+
+    source: str
+    done: int
+    total: int
+
+
+@dataclass
+class Yardsticks:
+    """What replies are scored with, all fitted on the real train turns only."""
+
+    attributor: Attributor
+    copies: CopyIndex
+    leaks: LeakDetector
+    habits: dict[str, frozenset[str]]
+    bigram_vocabulary: int
+
+
+def build_yardsticks(data: EvalData, *, seed: int = 0) -> Yardsticks:
+    texts = [t.text for t in data.train_turns]
+    by_author = data.turns_by_author()
+    return Yardsticks(
+        attributor=fit_attributor(data, seed=seed),
+        copies=CopyIndex(texts),
+        leaks=LeakDetector(texts),
+        habits={p: habit_phrases(by_author.get(p, ())) for p in data.personas},
+        bigram_vocabulary=bigram_vocabulary(texts),
+    )
+
+
+def choose_cases(data: EvalData, yard: Yardsticks, cap: int | None = DEFAULT_CAP, *, seed: int = 0) -> list[Case]:
+    """Balanced held-out cases of the personas the classifier knows."""
+    personas = [p for p in data.personas if p in yard.attributor.classes]
+    cases = select_cases(data.held_out, cap, seed=seed, personas=personas)
+    if not cases:
+        raise WachatError("the validation split has no graded persona turns to measure on",
+                          "re-import the chat with a validation fraction above 0, or with more messages")
+    return cases
+
+
+def generate_replies(backend: Backend, cases: Sequence[Case], source: str,
+                     progress: Callable[[Progress], None] | None = None) -> tuple[list[str], list[bool]]:
+    """Each case's reply from ``backend``, and whether the backend cut it at another speaker."""
+    texts: list[str] = []
+    cut: list[bool] = []
+    for i, case in enumerate(cases, 1):
+        texts.append(backend.generate(case))
+        cut.append(last_ran_on(backend))
+        if progress is not None:
+            progress(Progress(source, i, len(cases)))
+    return texts, cut
+
+
+# --------------------------------------------------------------------------- scoring
+@dataclass
+class _Replies:
+    """One source's replies for a subset of cases."""
+
+    cases: list[Case]
+    texts: list[str]
+    ran_on: list[bool]
+
+    def subset(self, persona: str) -> "_Replies":
+        keep = [i for i, c in enumerate(self.cases) if c.persona == persona]
+        return _Replies([self.cases[i] for i in keep], [self.texts[i] for i in keep], [self.ran_on[i] for i in keep])
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _rate(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def _degeneration(r: _Replies, yard: Yardsticks) -> Degeneration:
+    return degeneration(r.texts, [c.partners for c in r.cases], vocabulary=yard.bigram_vocabulary, ran_on=r.ran_on)
+
+
+def _leaks(r: _Replies, yard: Yardsticks, source: str) -> list[Leak]:
+    return [Leak(kind, value, case.id, case.persona, source)
+            for case, text in zip(r.cases, r.texts) for kind, value in yard.leaks.find(text)]
+
+
+def _persona_source(r: _Replies, real: _Replies, persona: str, yard: Yardsticks, source: str) -> SourceMetrics:
+    acc = yard.attributor.accuracy_by_persona(r.texts, [persona] * len(r.texts)).get(persona)
+    habits = yard.habits.get(persona, frozenset())
+    profile = style_profile(r.texts, habits)
+    return SourceMetrics(
+        n=len(r.texts), accuracy=acc, style=profile,
+        style_distance=style_distance(profile, style_profile(real.texts, habits)),
+        copy_rate=yard.copies.copy_rate(r.texts),
+        media_only_rate=_rate([is_media_only(t) for t in r.texts]),
+        leaks=len(_leaks(r, yard, source)), degeneration=_degeneration(r, yard))
+
+
+def _overall_source(r: _Replies, per_persona: list[SourceMetrics], yard: Yardsticks, source: str) -> SourceMetrics:
+    distances = [m.style_distance for m in per_persona if m.style_distance is not None]
+    features = {k: _mean([d.features.get(k) for d in distances]) for k in FEATURES}
+    return SourceMetrics(
+        n=len(r.texts), accuracy=_mean([m.accuracy for m in per_persona]), style=None,
+        style_distance=StyleDistance(features, _mean([d.summary for d in distances])) if distances else None,
+        copy_rate=yard.copies.copy_rate(r.texts),
+        media_only_rate=_rate([is_media_only(t) for t in r.texts]),
+        leaks=len(_leaks(r, yard, source)), degeneration=_degeneration(r, yard))
+
+
+def _scores(sources: dict[str, SourceMetrics], chance: float) -> Scores:
+    cand, real, base = sources[CANDIDATE], sources[REAL], sources.get(BASE)
+    fid = fidelity(cand.accuracy, real.accuracy, chance)
+    floor = base.accuracy if base else None
+    return Scores(
+        n=cand.n, chance=chance, ceiling=real.accuracy, floor=floor, accuracy=cand.accuracy,
+        fidelity=fid.value, base_fidelity=fidelity(floor, real.accuracy, chance).value if base else None,
+        fidelity_note=fid.note,
+        style_distance=cand.style_distance.summary if cand.style_distance else None,
+        base_style_distance=base.style_distance.summary if base and base.style_distance else None,
+        copy_rate=cand.copy_rate, real_copy_rate=real.copy_rate,
+        media_only_rate=cand.media_only_rate, real_media_only_rate=real.media_only_rate,
+        leaks=cand.leaks, degeneration=cand.degeneration, sources=sources)
+
+
+def score(cases: Sequence[Case], replies: dict[str, tuple[list[str], list[bool]]], yard: Yardsticks
+          ) -> tuple[Scores, dict[str, Scores], list[Leak]]:
+    """Score generated replies (``replies[source] = (texts, ran_on)``; ``fine_tuned`` required,
+    ``base`` optional; the real replies come from the cases)."""
+    cases = list(cases)
+    all_replies = {name: _Replies(cases, list(texts), list(cut)) for name, (texts, cut) in replies.items()}
+    all_replies[REAL] = _Replies(cases, [c.reply for c in cases], [False] * len(cases))
+    chance = yard.attributor.chance
+    personas = list(dict.fromkeys(c.persona for c in cases))
+    per_persona: dict[str, Scores] = {}
+    for persona in personas:
+        real = all_replies[REAL].subset(persona)
+        sources = {name: _persona_source(r.subset(persona), real, persona, yard, name)
+                   for name, r in all_replies.items()}
+        per_persona[persona] = _scores(sources, chance)
+    overall_sources = {name: _overall_source(r, [s.sources[name] for s in per_persona.values()], yard, name)
+                       for name, r in all_replies.items()}
+    leaks = [leak for name, r in all_replies.items() if name != REAL for leak in _leaks(r, yard, name)]
+    return _scores(overall_sources, chance), per_persona, leaks
+
+
+# --------------------------------------------------------------------------- the whole measure
+def measure(data: EvalData, candidate: Backend, *, base: Backend | None = None, cap: int | None = DEFAULT_CAP,
+            seed: int = 0, cases: Sequence[Case] | None = None, yardsticks: Yardsticks | None = None,
+            progress: Callable[[Progress], None] | None = None, n_examples: int = EXAMPLES) -> FidelityReport:
+    """Measure ``candidate`` (and ``base``, for the floor) on the project's held-out cases."""
+    started = time.perf_counter()
+    yard = yardsticks or build_yardsticks(data, seed=seed)
+    chosen = list(cases) if cases is not None else choose_cases(data, yard, cap, seed=seed)
+    if not chosen:
+        raise WachatError("there are no held-out cases to measure on")
+    seconds: dict[str, float] = {}
+    replies: dict[str, tuple[list[str], list[bool]]] = {}
+    for name, backend in ((BASE, base), (CANDIDATE, candidate)):
+        if backend is None:
+            continue
+        t0 = time.perf_counter()
+        replies[name] = generate_replies(backend, chosen, name, progress)
+        seconds[name] = round(time.perf_counter() - t0, 1)
+    overall, personas, leaks = score(chosen, replies, yard)
+    examples = [Example(c.id, c.persona, c.context[-3:], c.reply,
+                        replies[BASE][0][i] if BASE in replies else None, replies[CANDIDATE][0][i])
+                for i, c in enumerate(chosen[:n_examples])]
+    notes = []
+    if overall.fidelity_note:
+        notes.append(overall.fidelity_note)
+    if set(yard.attributor.classes) - set(data.personas):
+        notes.append("only one persona is trained: the other participants' real turns are the other classes")
+    settings = {
+        "cases": len(chosen), "cap": cap, "seed": seed, "personas": list(personas),
+        "candidate": getattr(candidate, "name", "candidate"), "base": getattr(base, "name", None) if base else None,
+        "generation_seconds": seconds, "seconds": round(time.perf_counter() - started, 1),
+        "real_only": isinstance(candidate, RealBackend),
+    }
+    return FidelityReport(overall, personas, examples, leaks, yard.attributor.describe(), settings, notes)
