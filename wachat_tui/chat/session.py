@@ -12,7 +12,6 @@ answers as the persona it plays) and a simulation turn (it plays whoever is next
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..core.names import resolve_name
@@ -161,7 +160,3 @@ class Conversation:
         """Begin a new conversation (the current one stays saved)."""
         self.lines = []
         self.conversation_id = None
-
-    @property
-    def last_time(self) -> datetime | None:
-        return self.lines[-1].time if self.lines else None

@@ -219,7 +219,7 @@ class ChatScreen(PaneScreen):
         header.contact = self.model_plays
         if status is None:
             if self.chat_model is None:
-                status = "no model — export one on the Export pane (4)"
+                status = f"no model — {self.model_problem or 'export one on the Export pane (4)'}"
             elif self.model_is_base:  # chat before any export: the embedded, untuned model
                 status = "base model, not trained yet (pane 3)"
             else:
