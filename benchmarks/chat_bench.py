@@ -23,8 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wachat_tui.chat.engine import (ChatEngine, ChatLine, Sampling, default_model_path,  # noqa: E402
-                                    lines_from_reply, role_messages, system_prompt)
+from wachat_tui.chat.engine import ChatEngine, Sampling  # noqa: E402
+from wachat_tui.chat.lines import ChatLine, lines_from_reply  # noqa: E402
+from wachat_tui.chat.prompt import role_messages  # noqa: E402
+from wachat_tui.core.embedded import default_gguf  # noqa: E402
+from wachat_tui.core.prompt import system_prompt  # noqa: E402
 
 PERSONA, PARTNER = "Leo", "Maya"
 
@@ -158,11 +161,13 @@ def bench_kv_reuse(model: Path, args) -> dict:
 
 def bench_simulation(model: Path, args) -> dict:
     """Two personas alternating: each side restores its own KV snapshot."""
+    from wachat_tui.chat.session import Conversation
     from wachat_tui.chat.simulate import Simulation
 
     engine = ChatEngine(model, n_ctx=args.n_ctx, seed=1, sampling=Sampling(max_tokens=args.max_tokens),
                         n_threads=args.threads)
-    sim = Simulation(engine, (PARTNER, PERSONA), conversation(args.history_lines)[:-1])
+    sim = Simulation(engine, Conversation([PARTNER, PERSONA], PARTNER, PERSONA,
+                                          lines=conversation(args.history_lines)[:-1]))
     rows = []
     try:
         t0 = time.perf_counter()
@@ -201,7 +206,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--no-export", action="store_true", help="skip the export timing section")
     args = ap.parse_args(argv)
-    model = args.model or default_model_path()
+    model = args.model or default_gguf()
     print(f"model: {model.name}")
 
     o = bench_overhead(model, args)

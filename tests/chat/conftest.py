@@ -5,12 +5,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from wachat_tui.chat.engine import ChatEngine, ChatLine, Sampling, default_model_path
+from wachat_tui.chat.engine import ChatEngine, Sampling
+from wachat_tui.chat.lines import ChatLine
+from wachat_tui.core.embedded import default_gguf
 
 
 @pytest.fixture(scope="session")
 def embedded_gguf():
-    return default_model_path()
+    return default_gguf()
 
 
 @pytest.fixture(scope="session")

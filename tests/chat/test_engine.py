@@ -5,8 +5,9 @@ import threading
 
 import pytest
 
-from wachat_tui.chat.engine import (ChatEngine, ChatLine, Sampling, find_model, lines_from_reply,
-                                    role_messages, split_bubbles)
+from wachat_tui.chat.engine import ChatEngine, Sampling
+from wachat_tui.chat.lines import ChatLine, lines_from_reply, split_bubbles
+from wachat_tui.chat.prompt import role_messages
 from wachat_tui.core.prompt import system_prompt
 from wachat_tui.errors import ModelError
 
@@ -125,20 +126,6 @@ def test_bad_model_files_are_clear_errors(tmp_path):
     with pytest.raises(ModelError) as info:
         ChatEngine(corrupt)
     assert "\n" not in info.value.one_line()
-    with pytest.raises(ModelError, match="export"):
-        find_model(tmp_path)
-
-
-def test_find_model_picks_the_newest(tmp_path):
-    models = tmp_path / "models"
-    models.mkdir()
-    old, new = models / "a-q8_0.gguf", models / "b-q8_0.gguf"
-    old.write_bytes(b"GGUF")
-    new.write_bytes(b"GGUF")
-    import os
-
-    os.utime(old, (1, 1))
-    assert find_model(tmp_path) == new
 
 
 def test_sampling_is_validated():

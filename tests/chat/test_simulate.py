@@ -6,7 +6,9 @@ import time
 from datetime import datetime, timedelta
 
 from wachat_tui.chat.engine import Sampling
+from wachat_tui.chat.session import Conversation
 from wachat_tui.chat.simulate import Simulation, pick_session
+from wachat_tui.chat.store import ChatStore
 from wachat_tui.core.records import Message
 
 from .conftest import lines
@@ -22,22 +24,28 @@ def _turn_authors(stream):
     return authors, pieces
 
 
-def test_simulation_alternates_speakers(engine):
-    saved = []
-    sim = Simulation(engine, ("Maya", "Leo"), opening="are you up?", on_line=saved.append,
+def _conversation(first: str, second: str, history=(), store=None) -> Conversation:
+    return Conversation([first, second], first, second, lines=history, store=store, kind="simulation")
+
+
+def test_simulation_alternates_speakers(engine, tmp_path):
+    store = ChatStore(tmp_path / "demo")
+    sim = Simulation(engine, _conversation("Maya", "Leo", store=store), opening="are you up?",
                      sampling=Sampling(max_tokens=16))
     assert [(l.author, l.text, l.by_model) for l in sim.history] == [("Maya", "are you up?", False)]
     authors, _ = _turn_authors(sim.turns(4))
     assert authors == ["Leo", "Maya", "Leo", "Maya"]
     model_lines = [l for l in sim.history if l.by_model]
     assert model_lines and {l.author for l in model_lines} <= {"Maya", "Leo"}
-    assert saved == sim.history  # every completed line went to on_line (the store)
+    saved = store.history(sim.conversation.conversation_id)
+    assert saved == sim.history  # every completed line went to the store
+    store.close()
     # the history seen by the next speaker is the shared one
     assert sim.next_speaker == "Leo"
 
 
 def test_stop_takes_effect_immediately(engine):
-    sim = Simulation(engine, ("Maya", "Leo"), lines(("Maya", "so what's the plan for saturday")),
+    sim = Simulation(engine, _conversation("Maya", "Leo", lines(("Maya", "so what's the plan for saturday"))),
                      sampling=Sampling(max_tokens=64, temperature=1.0))
     after_stop = []
     seen = 0
@@ -56,7 +64,7 @@ def test_stop_takes_effect_immediately(engine):
 
 
 def test_stop_from_another_thread(engine):
-    sim = Simulation(engine, ("Leo", "Maya"), opening="hi", sampling=Sampling(max_tokens=64))
+    sim = Simulation(engine, _conversation("Leo", "Maya"), opening="hi", sampling=Sampling(max_tokens=64))
     stop = threading.Event()
     got = []
     timer = threading.Timer(0.3, stop.set)

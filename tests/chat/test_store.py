@@ -4,7 +4,7 @@ from __future__ import annotations
 import stat
 from datetime import datetime
 
-from wachat_tui.chat.engine import ChatLine
+from wachat_tui.chat.lines import ChatLine
 from wachat_tui.chat.store import ChatStore
 
 
@@ -25,3 +25,19 @@ def test_lines_survive_a_reopen(tmp_path):
     assert stat.S_IMODE(project.stat().st_mode) == 0o700
     again.close()
     store.close()
+
+
+def test_truncate_keeps_the_first_lines_only(tmp_path):
+    with ChatStore(tmp_path / "proj") as store:
+        keep_me = store.new_conversation("other")
+        store.add(keep_me, ChatLine("Ana", "untouched"))
+        conv = store.new_conversation("Maya & Leo")
+        for i in range(5):
+            store.add(conv, ChatLine("Maya", f"line {i}"))
+        store.truncate(conv, 2)
+        assert [l.text for l in store.history(conv)] == ["line 0", "line 1"]
+        store.add(conv, ChatLine("Leo", "after"))
+        assert [l.text for l in store.history(conv)] == ["line 0", "line 1", "after"]
+        assert [l.text for l in store.history(keep_me)] == ["untouched"]
+        store.truncate(conv, 0)
+        assert store.history(conv) == []

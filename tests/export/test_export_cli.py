@@ -104,3 +104,32 @@ def test_cancelled_export_stops_cleanly(tiny_bpe, tiny_bpe_adapter, tmp_path):
     assert events[-1].name == "failed" and events[-1].error == "cancelled"
     models = project / "models"
     assert not [p for p in models.iterdir() if p.name != "export.log"]  # no GGUF, no temp file
+
+
+def test_an_export_written_elsewhere_is_what_chat_uses(tiny_bpe, tiny_bpe_adapter, tmp_path):
+    """The bug: `export --out FILE` wrote the model, then `chat` said "no exported model yet"."""
+    import sqlite3
+
+    from wachat_tui.core.layout import list_exports
+    from wachat_tui.export.config import ExportConfig
+    from wachat_tui.export.pipeline import export_model
+
+    home = tmp_path / "home"
+    project = make_project(home, tiny_bpe, adapter_from=tiny_bpe_adapter)
+    chat = ("chat", "demo", "--as", "Leo", "-m", "hi", "--max-tokens", "4", "--seed", "1", "--n-ctx", "256")
+    before = run_wachat(*chat, home=home, check=True)
+    assert "no exported model yet" in before.stderr  # the base model, and the user is told so
+
+    out = tmp_path / "elsewhere" / "maya.gguf"
+    path, _ = export_model(project, ExportConfig(quant="f16", out=out), checks=("tokens",))
+    assert path == out and not (project / "models").exists()  # nothing in the project's folder…
+    [record] = list_exports(project)  # …but the project remembers it
+    assert record.path == str(out) and record.run_id == "20260101-120000"
+
+    after = run_wachat(*chat, home=home, check=True)
+    assert "no exported model" not in after.stderr
+    assert after.stdout.splitlines()[0] == "Maya: hi"
+    db = sqlite3.connect(project / "chat.sqlite")
+    models = [m for (m,) in db.execute("SELECT model FROM conversations ORDER BY id")]
+    db.close()
+    assert models == ["SmolLM2-135M-Instruct.Q4_1.gguf", "maya.gguf"]

@@ -1,15 +1,19 @@
 """End to end with the embedded SmolLM2: demo import → a few training steps → `wachat export`.
 
 Uses the shared session chain from tests/conftest.py (``exported_gguf`` is the q8_0 export made by
-``wachat export demo --quant q8_0 --events``); the f16 export goes to a temp file so it does not
-become the project's newest model.
+``wachat export demo --quant q8_0 --events``); the f16 export goes to a temp folder outside the
+project (``--out``), is chatted with, and is deleted so that it stops being the project's newest
+model.
 """
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
+
+from wachat_tui.core.layout import list_exports
 
 from ..conftest import DEMO_FRIEND, DEMO_ME, run_wachat
 
@@ -22,11 +26,12 @@ def test_q8_0_export_is_verified_and_loads_in_plain_llama_cpp(exported_gguf, tra
     run_id = trained_run.name
     assert exported_gguf.name == f"{run_id}-q8_0.gguf"
     assert exported_gguf.parent == trained_run.parent.parent / "models"
-    record = json.loads(exported_gguf.with_name(f"{run_id}-q8_0.export.json").read_text())
-    assert {name: c["passed"] for name, c in record["checks"].items()} == \
+    [record] = [r for r in list_exports(trained_run.parent.parent) if r.path == str(exported_gguf)]
+    assert {c["check"]: c["passed"] for c in record.checks} == \
         {"logits": True, "tokens": True, "end_of_turn": True}
-    assert record["lora_layers"] > 0 and record["pre_tokenizer"] == "smollm"
-    assert record["bytes"] < 0.6 * record["f16_bytes"]
+    assert record.run_id == run_id and record.quant == "q8_0"
+    assert record.extra["lora_layers"] > 0 and record.extra["pre_tokenizer"] == "smollm"
+    assert record.bytes < 0.6 * record.extra["f16_bytes"]
 
     llm = llama_cpp.Llama(str(exported_gguf), n_ctx=512, n_threads=1, verbose=False)
     try:
@@ -50,8 +55,9 @@ def test_q8_0_export_is_verified_and_loads_in_plain_llama_cpp(exported_gguf, tra
     assert f"You are {DEMO_ME}, texting with {DEMO_FRIEND}" in modelfile
 
 
-def test_f16_export_passes_all_three_checks(trained_run, e2e_home, tmp_path):
-    out = tmp_path / "demo-f16.gguf"
+def test_f16_export_passes_all_three_checks_and_chat_uses_it(trained_run, e2e_home, tmp_path):
+    """`--out` into another folder: verified, remembered by the project, and `wachat chat` runs on it."""
+    out = tmp_path / "elsewhere" / "demo-f16.gguf"
     proc = run_wachat("export", "demo", "--quant", "f16", "--out", str(out), "--events", home=e2e_home,
                       check=True)
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -67,4 +73,17 @@ def test_f16_export_passes_all_three_checks(trained_run, e2e_home, tmp_path):
     assert out.with_name("demo-f16.Modelfile").exists()
     stages = [e["stage"] for e in events if e["event"] == "stage"]
     assert stages[0] == "merging" and "quantizing" not in stages
-    out.unlink()
+    assert list_exports(trained_run.parent.parent)[0].path == str(out)  # the newest export
+
+    try:
+        chat = run_wachat("chat", "demo", "--as", DEMO_FRIEND, "-m", "are you up?", "--max-tokens", "16",
+                          "--seed", "1", home=e2e_home, check=True)
+        assert "no exported model" not in chat.stderr
+        assert chat.stdout.splitlines()[0] == f"{DEMO_ME}: are you up?" and chat.stdout.count("\n") >= 2
+        db = sqlite3.connect(trained_run.parent.parent / "chat.sqlite")
+        [(model,)] = db.execute("SELECT model FROM conversations ORDER BY id DESC LIMIT 1").fetchall()
+        db.close()
+        assert model == out.name
+    finally:
+        out.unlink()  # the project's own q8_0 export is the newest again for the other tests
+    assert str(out) not in [r.path for r in list_exports(trained_run.parent.parent)]

@@ -13,12 +13,12 @@ import stat
 import numpy as np
 import pytest
 
+from wachat_tui.core.layout import list_exports
 from wachat_tui.errors import ModelError
 from wachat_tui.export import verify
 from wachat_tui.export.config import ExportConfig
 from wachat_tui.export.gguf import read_metadata, write_gguf
 from wachat_tui.export.pipeline import export_model
-from wachat_tui.export.runner import list_exports
 
 from .tiny import CHATML, make_project
 
@@ -63,10 +63,11 @@ def test_bpe_f16_export_passes_checks_and_carries_metadata(tiny_bpe, tiny_bpe_ad
 
     # Only the results are left in the folder: no temp files.
     names = sorted(p.name for p in path.parent.iterdir())
-    assert names == sorted([path.name, "Modelfile", f"{RUN}-f16.export.json"])
-    record = json.loads((path.parent / f"{RUN}-f16.export.json").read_text())
-    assert record["checks"]["tokens"]["passed"] and record["bytes"] == path.stat().st_size
-    assert list_exports(project) == [record]
+    assert names == sorted([path.name, "Modelfile"])
+    [record] = list_exports(project)  # the project remembers the export (exports.json)
+    assert (record.path, record.run_id, record.quant) == (str(path), RUN, "f16")
+    assert {c["check"]: c["passed"] for c in record.checks} == {"tokens": True, "logits": True}
+    assert record.bytes == path.stat().st_size
 
     modelfile = (path.parent / "Modelfile").read_text()
     assert f"FROM ./{path.name}" in modelfile

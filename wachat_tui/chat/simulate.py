@@ -1,18 +1,22 @@
 """Simulation: the model plays both participants in turn.
 
-Each side gets its own persona prompt and sees the shared history from its own side
-(its lines as ``assistant``, the other's as ``user``) — the engine computes the roles from
-the persona at prompt time, so nothing is copied or rewritten between turns.
+Each side gets its own persona prompt and sees the shared history from its own side (its
+lines as ``assistant``, the other's as ``user``): every turn is one
+:meth:`~wachat_tui.chat.session.Conversation.stream_turn` for whoever is next, so nothing is
+copied or rewritten between turns, and each completed turn is saved like a chat reply.
 """
 from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..errors import ProjectError
-from .engine import ChatEngine, ChatLine, Sampling, lines_from_reply
+from .lines import ChatLine
+from .session import Conversation
+
+if TYPE_CHECKING:
+    from .engine import ChatEngine, Sampling
 
 
 class _EitherEvent:
@@ -26,40 +30,38 @@ class _EitherEvent:
 
 
 class Simulation:
-    """Two (or more) personas talking, all played by one engine.
+    """Two (or more) personas talking in ``conversation``, all played by one engine.
 
+    ``personas`` default to the conversation's two sides, the user's side first.
     ``turns(n)`` streams ``(author, piece)`` tuples: ``piece`` is text as it is generated
     (a ``"\\n"`` inside it starts a new bubble) and an empty ``piece`` marks the end of that
-    author's turn. Completed turns are appended to ``history`` (``by_model=True``) and passed
-    to ``on_line`` one ``ChatLine`` per bubble (e.g. to save them). ``stop()`` — from any
-    thread — ends the running ``turns()`` between two tokens: nothing more is yielded (no
-    end marker either) and the part already streamed is kept in ``history`` as it was shown.
-    A later ``turns()`` call goes on from there, so pause/step is ``turns(1)`` at a time.
+    author's turn. Completed turns land in the conversation (and its store) as model-written
+    lines. ``stop()`` — from any thread — ends the running ``turns()`` between two tokens:
+    nothing more is yielded (no end marker either) and the part already streamed is kept as it
+    was shown. A later ``turns()`` call goes on from there, so pause/step is ``turns(1)``.
     """
 
-    def __init__(self, engine: ChatEngine, personas: tuple[str, str] | Sequence[str],
-                 history: Iterable[ChatLine] = (), opening: str | None = None, *,
-                 chat_name: str | None = None, participants: Sequence[str] | None = None,
-                 sampling: Sampling | None = None,
-                 on_line: Callable[[ChatLine], None] | None = None):
-        personas = list(dict.fromkeys(personas))
+    def __init__(self, engine: "ChatEngine", conversation: Conversation,
+                 personas: Sequence[str] | None = None, *, opening: str | None = None,
+                 sampling: "Sampling | None" = None):
+        personas = list(dict.fromkeys(personas or (conversation.you, conversation.model_plays)))
         if len(personas) < 2:
             raise ProjectError("a simulation needs two different personas")
         self.engine = engine
+        self.conversation = conversation
         self.personas = personas
-        self.participants = list(dict.fromkeys([*(participants or ()), *personas]))
-        self.chat_name = chat_name
         self.sampling = sampling
-        self.on_line = on_line
-        self.history: list[ChatLine] = list(history)
         self._stop = threading.Event()
-        self._last: str | None = next((l.author for l in reversed(self.history)
+        self._last: str | None = next((l.author for l in reversed(conversation.lines)
                                        if l.author in self.personas), None)
         if opening and opening.strip():
             speaker = self.next_speaker
-            for line in lines_from_reply(speaker, opening, by_model=False):
-                self._record(line)
+            conversation.say(opening, author=speaker)
             self._last = speaker
+
+    @property
+    def history(self) -> list[ChatLine]:
+        return self.conversation.lines
 
     @property
     def next_speaker(self) -> str:
@@ -67,11 +69,6 @@ class Simulation:
         if self._last is None:
             return self.personas[0]
         return self.personas[(self.personas.index(self._last) + 1) % len(self.personas)]
-
-    def _record(self, line: ChatLine) -> None:
-        self.history.append(line)
-        if self.on_line is not None:
-            self.on_line(line)
 
     def stop(self) -> None:
         """End the running ``turns()`` now (checked between tokens)."""
@@ -89,20 +86,15 @@ class Simulation:
             if halt.is_set():
                 return
             speaker = self.next_speaker
-            partners = [p for p in self.participants if p != speaker]
-            shown: list[str] = []
-            for piece in self.engine.stream_reply(self.history, speaker, partners, halt,
-                                                  chat_name=self.chat_name, sampling=self.sampling):
-                if halt.is_set():
-                    break
-                shown.append(piece)
-                yield speaker, piece
-                if halt.is_set():
-                    break
-            now = datetime.now().replace(microsecond=0)
-            for line in lines_from_reply(speaker, "".join(shown), by_model=True, time=now):
-                self._record(line)
-            self._last = speaker
+            stream = self.conversation.stream_turn(self.engine, speaker, halt, sampling=self.sampling)
+            try:
+                for piece in stream:  # the engine yields nothing once ``halt`` is set
+                    yield speaker, piece
+                    if halt.is_set():
+                        break
+            finally:
+                stream.close()  # records what was shown, also when our caller stops listening
+                self._last = speaker
             if halt.is_set():
                 return
             yield speaker, ""

@@ -1,4 +1,4 @@
-"""Chat history per project: SQLite at ``<project>/chat.sqlite`` (0600, WAL).
+"""Chat history per project: SQLite at ``ProjectFiles.chat_db`` (``chat.sqlite``, 0600, WAL).
 
 Every completed line is committed on its own, so a crash loses at most the reply that was
 being generated. Safe to share between threads (one connection behind a lock).
@@ -14,11 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..core.layout import ProjectFiles
 from ..errors import ProjectError
 from ..paths import ensure_private_dir
-from .engine import ChatLine
-
-FILENAME = "chat.sqlite"
+from .lines import ChatLine
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -44,8 +43,8 @@ CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation, id
 
 
 @dataclass(frozen=True)
-class Conversation:
-    """One saved conversation (newest first from ``ChatStore.conversations()``)."""
+class SavedConversation:
+    """What the store knows about one conversation (newest first from ``ChatStore.conversations()``)."""
 
     id: int
     title: str
@@ -66,7 +65,7 @@ class ChatStore:
 
     def __init__(self, where: str | os.PathLike):
         where = Path(where)
-        self.path = where if where.suffix in (".sqlite", ".db") else where / FILENAME
+        self.path = where if where.suffix in (".sqlite", ".db") else ProjectFiles(where).chat_db
         ensure_private_dir(self.path.parent)
         try:
             # create the file owner-only before SQLite does (its WAL/SHM copy these permissions)
@@ -97,13 +96,13 @@ class ChatStore:
                 (title, kind, json.dumps(list(personas), ensure_ascii=False), model, now, now))
             return int(cur.lastrowid)
 
-    def conversations(self) -> list[Conversation]:
+    def conversations(self) -> list[SavedConversation]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.id, c.title, c.kind, c.personas, c.model, c.created, c.updated,"
                 " (SELECT COUNT(*) FROM messages m WHERE m.conversation = c.id)"
                 " FROM conversations c ORDER BY c.updated DESC, c.id DESC").fetchall()
-        return [Conversation(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), r[4],
+        return [SavedConversation(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), r[4],
                              datetime.fromisoformat(r[5]), datetime.fromisoformat(r[6]), r[7])
                 for r in rows]
 
@@ -142,6 +141,21 @@ class ChatStore:
     def add_many(self, conversation: int, lines: Iterable[ChatLine], played: str | None = None) -> None:
         for line in lines:
             self.add(conversation, line, played)
+
+    def truncate(self, conversation: int, keep: int) -> None:
+        """Keep the first ``keep`` lines of a conversation, delete the rest (one transaction)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute(
+                    "DELETE FROM messages WHERE conversation = ? AND id NOT IN"
+                    " (SELECT id FROM messages WHERE conversation = ? ORDER BY id LIMIT ?)",
+                    (conversation, conversation, max(0, keep)))
+                self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (_now(), conversation))
+            except sqlite3.DatabaseError:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def history(self, conversation: int) -> list[ChatLine]:
         with self._lock:

@@ -6,7 +6,6 @@ import contextlib
 import signal
 import sys
 import threading
-from pathlib import Path
 
 HELP = "chat with your model: it plays one participant, you the other"
 
@@ -18,8 +17,9 @@ MODEL_MARK = "🤖 "  # marks model-written lines in interactive mode
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model and the sampling options (chat and simulate)."""
     parser.add_argument("--model", metavar="FILE.gguf",
-                        help="GGUF to run (default: the newest one `wachat export` wrote for the "
-                             "project; 'embedded' = the bundled SmolLM2-135M)")
+                        help="GGUF to run (default: the project's newest export, wherever it was "
+                             "written; before the first export, and with 'embedded', the bundled "
+                             "SmolLM2-135M base model)")
     parser.add_argument("--temperature", type=float, metavar="T", help="randomness (default 0.8)")
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (default 0.95)")
     parser.add_argument("--repeat-penalty", type=float, metavar="R", help="default 1.1")
@@ -59,22 +59,21 @@ def sampling_from_args(args):
     return Sampling(**{k: v for k, v in overrides.items() if v is not None}).validate()
 
 
-def resolve_model(project, model_arg: str | None) -> Path:
-    from ..chat.engine import default_model_path, find_model
-
-    if model_arg:
-        if model_arg == "embedded":
-            return default_model_path()
-        return Path(model_arg).expanduser()
-    return find_model(project.dir)
-
-
 def load_engine(project, args):
+    """``(engine, model)`` on the model ``--model`` names, else the project's newest export
+    (:mod:`wachat_tui.chat.models`); says so on stderr when it is the untrained base model."""
     from ..chat.engine import ChatEngine
+    from ..chat.models import find_chat_model
 
     sampling = sampling_from_args(args)
-    path = resolve_model(project, args.model)
-    return ChatEngine(path, n_ctx=args.n_ctx, seed=args.seed, sampling=sampling)
+    model = find_chat_model(project.dir, args.model)
+    if model.is_base and not args.model:
+        print(f"wachat: {project.name!r} has no exported model yet: chatting with the untrained base "
+              f"model {model.base.label} (train and `wachat export {project.name}` first)",
+              file=sys.stderr)
+    engine = ChatEngine(model.path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
+                        sampling=sampling)
+    return engine, model
 
 
 def chat_name_of(project) -> str | None:
@@ -147,81 +146,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-class _Session:
-    """One chat: who plays whom, the history, saving."""
-
-    def __init__(self, project, engine, persona: str, me: str, store, resume: bool):
-        self.project = project
-        self.engine = engine
-        self.participants = list(project.participants)
-        self.persona = persona
-        self.me = me
-        self.store = store
-        self.chat_name = chat_name_of(project)
-        self.conversation = None
-        self.history = []
-        if resume and store is not None:
-            self.conversation = store.latest(kind="chat")
-            if self.conversation is not None:
-                self.history = store.history(self.conversation)
-
-    @property
-    def partners(self) -> list[str]:
-        return [p for p in self.participants if p != self.persona] or [self.me]
-
-    def save(self, lines, played: str) -> None:
-        self.history.extend(lines)
-        if self.store is None or not lines:
-            return
-        if self.conversation is None:
-            self.conversation = self.store.new_conversation(
-                f"{self.me} & {self.persona}", kind="chat", personas=[self.persona],
-                model=self.engine.model_path.name)
-        self.store.add_many(self.conversation, lines, played=played)
-
-    def say(self, text: str) -> list:
-        from ..chat.engine import lines_from_reply
-
-        lines = lines_from_reply(self.me, text, by_model=False)
-        self.save(lines, played=self.persona)
-        return lines
-
-    def respond(self, mark: str = "") -> bool:
-        """Stream the model's turn to stdout; False when Ctrl-C stopped it."""
-        from ..chat.engine import lines_from_reply
-
-        stop = threading.Event()
-        printer = LinePrinter(self.persona, mark)
-        pieces: list[str] = []
-        with sigint_sets(stop):
-            for piece in self.engine.stream_reply(self.history, self.persona, self.partners, stop,
-                                                  chat_name=self.chat_name):
-                pieces.append(piece)
-                printer.write(piece)
-        printer.end()
-        self.save(lines_from_reply(self.persona, "".join(pieces), by_model=True), played=self.persona)
-        return not stop.is_set()
-
-    def swap(self, name: str | None) -> str:
-        if name:
-            target = match_name(name, self.participants)
-        else:
-            others = [p for p in self.participants if p != self.persona]
-            if len(others) != 1:
-                raise ValueError("say who: /swap NAME")
-            target = others[0]
-        if target == self.me:
-            self.me = self.persona
-        self.persona = target
-        return target
+def stream_to_stdout(conversation, engine, persona: str | None = None, mark: str = "") -> bool:
+    """Stream one model turn as `Name: text` lines; False when Ctrl-C stopped it."""
+    persona = persona or conversation.model_plays
+    stop = threading.Event()
+    printer = LinePrinter(persona, mark)
+    with sigint_sets(stop):
+        for piece in conversation.stream_turn(engine, persona, stop):
+            printer.write(piece)
+    printer.end()
+    return not stop.is_set()
 
 
-def _interactive_help(session) -> str:
-    return ("commands: /swap [NAME] play the other side · /more let the model write again · "
-            "/history · /quit (Ctrl-D)")
+HELP_LINE = ("commands: /swap [NAME] play the other side · /more let the model write again · "
+             "/redo write the last reply again · /history · /quit (Ctrl-D)")
 
 
 def run(args) -> int:
+    from ..chat.session import Conversation
+    from ..chat.store import ChatStore
     from ..errors import ProjectError
 
     project = open_project(args.project)
@@ -241,38 +184,40 @@ def run(args) -> int:
     if me == persona:
         raise ProjectError(f"you and the model cannot both be {me}", hint="pick another --me or --as")
 
-    from ..chat.store import ChatStore
-
-    engine = load_engine(project, args)
+    engine, model = load_engine(project, args)
     store = None
     try:
         store = None if args.no_save else ChatStore(project.dir)
-        session = _Session(project, engine, persona, me, store, args.resume)
+        options = {"store": store, "chat_name": chat_name_of(project), "model_name": model.name}
+        if args.resume and store is not None:
+            conversation = Conversation.resume(store, participants, me, persona, **options)
+        else:
+            conversation = Conversation(participants, me, persona, **options)
         if args.message:
             for text in args.message:
-                print_lines(session.say(text))
-                if not session.respond():
+                print_lines(conversation.say(text))
+                if not stream_to_stdout(conversation, engine):
                     return 130
             return 0
         if not sys.stdin.isatty():  # piped: one message (or /command) per line, plain transcript
             for raw in sys.stdin:
-                outcome = _command(session, raw.strip(), mark="")
+                outcome = _command(conversation, engine, raw.strip(), mark="")
                 if outcome == "quit":
                     return 0
                 if outcome == "handled" or not raw.strip():
                     continue
-                print_lines(session.say(raw.rstrip("\n")))
-                if not session.respond():
+                print_lines(conversation.say(raw.rstrip("\n")))
+                if not stream_to_stdout(conversation, engine):
                     return 130
             return 0
-        return _interactive(session)
+        return _interactive(conversation, engine)
     finally:
         engine.close()
         if store is not None:
             store.close()
 
 
-def _command(session, text: str, mark: str) -> str | None:
+def _command(conversation, engine, text: str, mark: str) -> str | None:
     """Run a /command: "quit", "handled", or None when ``text`` is a message."""
     from ..errors import WachatError
 
@@ -282,40 +227,47 @@ def _command(session, text: str, mark: str) -> str | None:
     if command in ("/quit", "/exit", "/q"):
         return "quit"
     if command == "/help":
-        print(_interactive_help(session), file=sys.stderr)
+        print(HELP_LINE, file=sys.stderr)
     elif command == "/history":
-        print_lines(session.history, mark)
+        print_lines(conversation.lines, mark)
     elif command in ("/swap", "/as"):
         try:
-            session.swap(rest.strip() or None)
-        except (ValueError, WachatError) as exc:
-            print(exc.one_line() if isinstance(exc, WachatError) else str(exc), file=sys.stderr)
+            conversation.swap(rest.strip() or None)
+        except WachatError as exc:
+            print(exc.one_line(), file=sys.stderr)
         else:
-            print(f"now the model is {session.persona}, you are {session.me}", file=sys.stderr)
+            print(f"now the model is {conversation.model_plays}, you are {conversation.you}",
+                  file=sys.stderr)
     elif command == "/more":
-        if not session.respond(mark):
+        if not stream_to_stdout(conversation, engine, mark=mark):
+            print("(stopped)", file=sys.stderr)
+    elif command == "/redo":
+        author = conversation.drop_last_reply()
+        if author is None:
+            print("no model reply to write again", file=sys.stderr)
+        elif not stream_to_stdout(conversation, engine, author, mark=mark):
             print("(stopped)", file=sys.stderr)
     else:
-        print(f"unknown command {command}; {_interactive_help(session)}", file=sys.stderr)
+        print(f"unknown command {command}; {HELP_LINE}", file=sys.stderr)
     return "handled"
 
 
-def _interactive(session) -> int:
-    print(f"{session.engine.model_path.name}: the model is {session.persona}, you are {session.me}. "
-          f"{_interactive_help(session)}", file=sys.stderr)
-    if session.history:
-        print_lines(session.history, MODEL_MARK)
+def _interactive(conversation, engine) -> int:
+    print(f"{engine.model_path.name}: the model is {conversation.model_plays}, you are "
+          f"{conversation.you}. {HELP_LINE}", file=sys.stderr)
+    if conversation.lines:
+        print_lines(conversation.lines, MODEL_MARK)
     while True:
         try:
-            text = input(f"{session.me}: ")
+            text = input(f"{conversation.you}: ")
         except (EOFError, KeyboardInterrupt):
             print(file=sys.stderr)
             return 0
-        outcome = _command(session, text.strip(), MODEL_MARK)
+        outcome = _command(conversation, engine, text.strip(), MODEL_MARK)
         if outcome == "quit":
             return 0
         if outcome == "handled" or not text.strip():
             continue
-        session.say(text)
-        if not session.respond(MODEL_MARK):
+        conversation.say(text)
+        if not stream_to_stdout(conversation, engine, mark=MODEL_MARK):
             print("(stopped)", file=sys.stderr)

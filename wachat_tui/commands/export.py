@@ -14,7 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quant", default="q8_0", choices=("q8_0", "q4_k_m", "f16"),
                         help="weight type: q8_0 (default, near-lossless), q4_k_m (smallest), f16 (unquantized)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="output .gguf file (default: <project>/models/<run>-<quant>.gguf)")
+                        help="output .gguf file, anywhere (default: <project>/models/<run>-<quant>.gguf); "
+                             "the project remembers it, so `wachat chat` finds it")
     parser.add_argument("--lora-gguf", action="store_true",
                         help="also write the adapter alone as a GGUF LoRA (for llama.cpp --lora)")
     parser.add_argument("--events", action="store_true", help="print JSON-lines progress events instead of a bar")
@@ -33,15 +34,15 @@ def ollama_name(project: str, persona: str | None) -> str:
 
 
 def run(args) -> int:
+    from ..core.layout import ProjectFiles, find_run
     from ..errors import WachatError
     from ..export.config import ExportConfig
     from ..export.runner import start_export
-    from ..export.source import pick_run, read_project
 
     project_dir = project_dir_for(args.project)
-    read_project(project_dir)
     ExportConfig(quant=args.quant, run_id=args.run, out=args.out).validate()
-    pick_run(project_dir, args.run)  # a missing run fails here, before a worker starts
+    # a missing run fails here, before a worker starts (the worker picks the same one)
+    find_run(ProjectFiles(project_dir), args.run, need_adapter=True, prefer_finished=True)
     proc = start_export(project_dir, args.run, args.quant, args.out, lora_gguf=args.lora_gguf)
     try:
         final = _print_events(proc) if args.events else _show_progress(proc)

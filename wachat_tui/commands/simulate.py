@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from ..chat.session import Conversation
     from ..chat.simulate import Simulation, pick_session
     from ..chat.store import ChatStore
     from ..errors import ProjectError
@@ -45,31 +46,23 @@ def run(args) -> int:
         me = project.me if project.me in participants else participants[0]
         personas = [me, next(p for p in participants if p != me)]  # you start, the other replies
 
-    history = []
+    seed_lines = []
     if not args.opening:
-        options = getattr(project, "options", None)
-        history = pick_session(project.messages(), personas, index=args.session, seed=args.seed,
-                               lines=args.session_lines,
-                               gap_minutes=getattr(options, "session_gap_minutes", 60),
-                               media=getattr(options, "media", "tag"))
+        options = project.options
+        seed_lines = pick_session(project.messages(), personas, index=args.session, seed=args.seed,
+                                  lines=args.session_lines, gap_minutes=options.session_gap_minutes,
+                                  media=options.media)
 
-    engine = load_engine(project, args)
+    engine, model = load_engine(project, args)
     store = None
     try:
         store = None if args.no_save else ChatStore(project.dir)
-        conversation = None
-        if store is not None:
-            conversation = store.new_conversation(" & ".join(personas), kind="simulation",
-                                                  personas=personas, model=engine.model_path.name)
-            store.add_many(conversation, history)
-
-        def save(line):
-            if store is not None:
-                store.add(conversation, line, played=line.author if line.by_model else None)
-
-        sim = Simulation(engine, personas, history, args.opening, chat_name=chat_name_of(project),
-                         participants=participants, on_line=save)
-        print_lines(sim.history)
+        conversation = Conversation(participants, personas[0], personas[1], store=store,
+                                    chat_name=chat_name_of(project), kind="simulation",
+                                    model_name=model.name)
+        conversation.record(seed_lines)  # real lines of the chat: nobody played them
+        sim = Simulation(engine, conversation, personas, opening=args.opening)
+        print_lines(conversation.lines)
         stop = threading.Event()
         printer = None
         with sigint_sets(stop):

@@ -20,7 +20,7 @@ eval); :func:`list_runs` / :func:`find_run` are the one way to enumerate and pic
       runs/<run_id>/         run.json, metrics.json, events.jsonl, samples.jsonl, eval.json,
                              blind.json, adapter/, checkpoints/checkpoint-N/, data/ (snapshot)
       runs/train.log         stderr of the training processes
-      models/                default folder of exported GGUFs, Modelfile, export.log
+      models/                default folder of exported GGUFs, Modelfile, export.log, lora/
 """
 from __future__ import annotations
 
@@ -107,6 +107,16 @@ class ProjectFiles:
     @property
     def export_log(self) -> Path:
         return self.models_dir / "export.log"
+
+    @property
+    def modelfile(self) -> Path:
+        """The Ollama Modelfile written beside a default export."""
+        return self.models_dir / "Modelfile"
+
+    @property
+    def lora_dir(self) -> Path:
+        """GGUF LoRA adapters (``wachat export --lora-gguf``) of default exports."""
+        return self.models_dir / "lora"
 
     def run(self, run_id: str) -> "RunFiles":
         return RunFiles(self.runs_dir / run_id)
@@ -432,7 +442,9 @@ class ExportRecord:
 def list_exports(project: ProjectFiles | Path, *, existing_only: bool = True) -> list[ExportRecord]:
     """Verified exports of a project, newest first (files deleted since are left out)."""
     files = project if isinstance(project, ProjectFiles) else ProjectFiles(project)
-    rows = read_json(files.exports, missing=[])
+    rows = read_json(files.exports, missing=None)
+    if rows is None:
+        rows = _legacy_export_rows(files)
     if isinstance(rows, dict):
         rows = rows.get("exports", [])
     out = []
@@ -445,6 +457,23 @@ def list_exports(project: ProjectFiles | Path, *, existing_only: bool = True) ->
         out.append(rec)
     out.sort(key=lambda r: r.created, reverse=True)
     return out
+
+
+def _legacy_export_rows(files: ProjectFiles) -> list[dict]:
+    """Exports made before ``exports.json`` existed: the ``<name>.export.json`` record written
+    beside each GGUF in ``models/``. The next export copies them into ``exports.json``."""
+    rows = []
+    for path in sorted(files.models_dir.glob("*.export.json")) if files.models_dir.is_dir() else []:
+        try:
+            row = read_json_object(path)
+        except DamagedFile:
+            continue  # a torn side record of an old version: that export is simply not listed
+        if isinstance(row.get("seconds"), dict):
+            row["seconds"] = row["seconds"].get("total_s")
+        if isinstance(row.get("checks"), dict):
+            row["checks"] = [{"check": k, **v} for k, v in row["checks"].items() if isinstance(v, dict)]
+        rows.append(row)
+    return rows
 
 
 def remember_export(project: ProjectFiles | Path, record: ExportRecord) -> None:

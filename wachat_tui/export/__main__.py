@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         send(Failed(error="out of memory while exporting", hint="close other programs and try again"))
         return 1
-    except Exception as exc:  # unexpected: one line for the user, the traceback on stderr for the log
+    except Exception as exc:  # worker boundary: any other failure must still end in a `failed` event
+        # (one line for the user; the traceback goes to stderr, i.e. the export log)
         traceback.print_exc(file=sys.stderr)
         send(Failed(error=f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:300],
                     hint=f"after {time.perf_counter() - t0:.0f} s; see the export log"))

@@ -1,4 +1,6 @@
-"""The export, start to finish: merge → write f16 GGUF → (quantize) → verify → rename into place.
+"""The export, start to finish: merge → write f16 GGUF → (quantize) → verify → rename into place
+→ remembered in the project's ``exports.json`` (wherever the file was written), which is how
+chat, eval and the TUI find it.
 
 Progress goes out as the shared training/export events (:mod:`wachat_tui.events`).
 Nothing appears at the final path unless every check passed: all writing happens under
@@ -17,9 +19,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .. import __version__
+from ..core.layout import ExportRecord, list_exports, remember_export
 from ..errors import ModelError
-from ..paths import ensure_private_dir
 from ..events import Event, Log, Stage, Verified
+from ..paths import ensure_private_dir
 from .config import ExportConfig
 from .source import ExportSource, resolve_source
 
@@ -28,14 +31,14 @@ CHECKS = ("tokens", "logits", "end_of_turn")
 
 
 def default_output(source: ExportSource, quant: str) -> Path:
-    return source.project_dir / "models" / f"{source.run_id}-{quant}.gguf"
+    return source.files.models_dir / f"{source.run_id}-{quant}.gguf"
 
 
 def persona_prompts(source: ExportSource) -> dict[str, str]:
     """{persona: system prompt} — the exact prompts training used."""
     from ..core.prompt import system_prompt
 
-    chat_name = source.project.get("chat_name") if source.project.get("is_group") else None
+    chat_name = source.project.get("chat_name") if source.is_group else None
     return {p: system_prompt(p, source.partners_of(p), chat_name) for p in source.personas}
 
 
@@ -49,7 +52,7 @@ def wachat_metadata(source: ExportSource, quant: str, prompts: dict[str, str]) -
         "wachat.personas": json.dumps(source.personas, ensure_ascii=False),
         "wachat.participants": json.dumps(source.participants, ensure_ascii=False),
         "wachat.me": source.me or "",
-        "wachat.is_group": bool(source.project.get("is_group", False)),
+        "wachat.is_group": source.is_group,
         "wachat.system_prompts": json.dumps(prompts, ensure_ascii=False),
         "wachat.base_model": source.base_model,
         "wachat.run_id": source.run_id,
@@ -131,6 +134,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     timings: dict[str, float] = {}
 
     source = resolve_source(Path(project_dir), config.run_id)
+    list_exports(source.files, existing_only=False)  # a damaged registry fails now, not after the work
     out = Path(config.out) if config.out else default_output(source, config.quant)
     hparams = read_hparams(source.base_path)
     check_supported(hparams)  # before any heavy loading: unsupported → instant, clear error
@@ -231,11 +235,11 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
         _unlink(f16_tmp)
         _unlink(q_tmp)
 
-    # ---- companions: Modelfile (+ optional LoRA GGUF) and an export record
+    # ---- companions: Modelfile (+ optional LoRA GGUF), then the project's export registry
     match = detect_format(getattr(tokenizer, "chat_template", None), chat_text, messages,
                           bos=tokenizer.bos_token or "", eos=tokenizer.eos_token or "</s>")
     eot_names = [s for s in eot.values() if s]
-    modelfile = out.parent / ("Modelfile" if config.out is None else f"{out.stem}.Modelfile")
+    modelfile = source.files.modelfile if config.out is None else out.with_name(f"{out.stem}.Modelfile")
     _write_file(modelfile, render_modelfile(
         out.name, match, system=system, eos=tokenizer.eos_token or "", extra_stops=eot_names,
         title=f"{source.chat_title} ({persona or 'persona'})"))
@@ -244,7 +248,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     if config.lora_gguf:
         from .lora import write_lora_gguf
 
-        lora_out = (out.parent / "lora" / f"{source.run_id}-lora.gguf" if config.out is None
+        lora_out = (source.files.lora_dir / f"{source.run_id}-lora.gguf" if config.out is None
                     else out.with_name(f"{out.stem}.lora.gguf"))
         try:  # the merged GGUF is already verified and in place: a LoRA problem is only a warning
             write_lora_gguf(source.adapter_dir, hparams, lora_out, source.base_model)
@@ -259,10 +263,20 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     timings["total_s"] = round(time.perf_counter() - t_start, 2)
     metrics["seconds"] = timings
     metrics["persona"] = persona
-    record_path = out.with_name(f"{out.stem}.export.json")
-    record = {"path": str(out), "created": datetime.now().isoformat(timespec="seconds"), **metrics}
-    _write_file(record_path, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    remember_export(source.files, export_record(out, config.quant, metrics))
     return out, metrics
+
+
+def export_record(out: Path, quant: str, metrics: dict) -> ExportRecord:
+    """The entry of ``exports.json`` for a verified export (the metrics without a slot of
+    their own go to ``extra``)."""
+    own = {"run_id", "quant", "bytes", "seconds", "checks", "lora_gguf", "modelfile"}
+    return ExportRecord(
+        path=os.path.abspath(out), run_id=metrics["run_id"], quant=quant, bytes=metrics["bytes"],
+        created=datetime.now().isoformat(timespec="seconds"), seconds=metrics["seconds"]["total_s"],
+        checks=[{"check": name, **result} for name, result in metrics["checks"].items()],
+        lora_path=metrics.get("lora_gguf"), modelfile=metrics.get("modelfile"),
+        extra={"timings": metrics["seconds"], **{k: v for k, v in metrics.items() if k not in own}})
 
 
 def _failure_hint(check: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.layout import ProjectFiles
 from ..process import EventProcess
 from .config import ExportConfig
 
@@ -26,27 +27,10 @@ def start_export(project_dir: Path, run_id: str | None = None, quant: str = "q8_
 
     Events: Stage(merging|writing|quantizing|verifying, done, total), Verified per check,
     Log, then Finished(path=<gguf>, metrics) or Failed(error, hint). ``.cancel()`` stops it
-    and leaves no partial file. stderr goes to ``<project>/models/export.log``.
+    and leaves no partial file. stderr goes to the project's ``export.log``
+    (:attr:`ProjectFiles.export_log`). A finished export is in the project's ``exports.json``
+    (:func:`wachat_tui.core.layout.list_exports`).
     """
     project_dir = Path(project_dir)
     return EventProcess("wachat_tui.export", export_args(project_dir, run_id, quant, out, lora_gguf),
-                        log_path=project_dir / "models" / "export.log")
-
-
-def list_exports(project_dir: Path) -> list[dict]:
-    """Past exports of a project, newest first: the ``<name>.export.json`` records written beside
-    each verified GGUF (path, run_id, quant, bytes, checks, seconds, created…), for the TUI."""
-    import json
-
-    models = Path(project_dir) / "models"
-    rows: list[dict] = []
-    if models.is_dir():
-        for record in models.glob("*.export.json"):
-            try:
-                row = json.loads(record.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(row, dict) and Path(row.get("path", "")).is_file():
-                rows.append(row)
-    rows.sort(key=lambda r: str(r.get("created", "")), reverse=True)
-    return rows
+                        log_path=ProjectFiles(project_dir).export_log)

@@ -117,10 +117,13 @@ class WachatApp(App[int]):
             return "import"
         if self.project is None:
             return "welcome"
+        from ..core.layout import list_exports
+        from ..errors import WachatError
+
         try:
-            if any(Path(self.project.models_dir).glob("*.gguf")):
+            if list_exports(self.project.dir):  # exports written anywhere (--out) count too
                 return "chat"
-        except Exception:
+        except WachatError:  # a damaged exports.json: the Chat and Export panes say so
             pass
         return "review"
 

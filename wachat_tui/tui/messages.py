@@ -118,7 +118,7 @@ class ReplyStreamed(Message):
 
 
 class ReplyCompleted(Message):
-    """A model-written bubble is complete."""
+    """A model-written turn is complete (the conversation has already saved its lines)."""
 
     def __init__(self, bubble_id: int, author: str, text: str) -> None:
         super().__init__()

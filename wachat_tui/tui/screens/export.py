@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from ...errors import WachatError
 from ..messages import ExportEnded, ExportProgressed
 from ..runstate import RunView, fold
 from ..util import one_line, short_path
@@ -96,22 +97,16 @@ class ExportScreen(PaneScreen):
         self._refresh()
 
     def _refresh(self) -> None:
-        project = self.project
+        from ...core.layout import list_runs
+
         options = self.query_one("#export-runs", OptionList)
         options.clear_options()
-        runs = []
-        try:
-            from ...train.runner import list_runs
-
-            runs = [r for r in list_runs(project.dir) if getattr(r, "status", "") == "finished"]
-        except Exception as exc:
-            self.query_one("#export-status", Static).update(Text(one_line(exc), style="red"))
-        runs.sort(key=lambda r: str(getattr(r, "created", "")), reverse=True)
-        for info in runs:
-            best = getattr(info, "best_eval_loss", None)
-            label = Text.assemble(("✓ ", "green"), (str(info.run_id), "bold"),
+        runs = [r for r in reversed(list_runs(self.project.dir)) if r.status == "finished"]
+        for run in runs:
+            best = run.best_eval_loss
+            label = Text.assemble(("✓ ", "green"), (run.run_id, "bold"),
                                   (f"  val {best:.3f}" if isinstance(best, (int, float)) else "", "dim"))
-            options.add_option(Option(label, id=str(info.run_id)))
+            options.add_option(Option(label, id=run.run_id))
         if runs:
             options.highlighted = 0
             if self.view.status == "idle":
@@ -123,18 +118,25 @@ class ExportScreen(PaneScreen):
         self._list_models()
 
     def _list_models(self) -> None:
-        models_dir = Path(self.project.models_dir)
-        found = sorted(models_dir.glob("*.gguf"), key=lambda p: p.stat().st_mtime, reverse=True) \
-            if models_dir.is_dir() else []
-        if not found:
-            self.query_one("#models-list", Static).update(Text("none yet", style="dim italic"))
+        """The project's verified exports, newest first, wherever they were written."""
+        from ...core.layout import list_exports
+
+        shown = self.query_one("#models-list", Static)
+        try:
+            exports = list_exports(self.project.dir)
+        except WachatError as exc:  # a damaged exports.json: say so where the list would be
+            shown.update(Text(one_line(exc), style="red"))
+            return
+        if not exports:
+            shown.update(Text("none yet", style="dim italic"))
             return
         text = Text()
-        for p in found[:6]:
-            size = p.stat().st_size / 1e6
-            text.append(f"{p.name}\n", style="bold")
-            text.append(f"  {size:,.0f} MB\n", style="dim")
-        self.query_one("#models-list", Static).update(text)
+        for record in exports[:6]:
+            path = Path(record.path)
+            text.append(f"{path.name}\n", style="bold")
+            where = "" if path.parent == Path(self.project.models_dir) else f" · {short_path(path.parent)}"
+            text.append(f"  {record.bytes / 1e6:,.0f} MB{where}\n", style="dim")
+        shown.update(text)
 
     # -- export ---------------------------------------------------------------------------
     def action_export(self) -> None:
@@ -149,11 +151,11 @@ class ExportScreen(PaneScreen):
             return
         run_id = options.get_option_at_index(options.highlighted).id
         quant = self.query_one("#quant", Select).value
-        try:
-            from ...export.runner import start_export
+        from ...export.runner import start_export
 
+        try:
             self.proc = start_export(self.project.dir, run_id=run_id, quant=quant)
-        except Exception as exc:
+        except (WachatError, OSError) as exc:  # a bad option, or the worker could not start
             self.proc = None
             self.notify(one_line(exc), title="Could not start the export", severity="error")
             return

@@ -1,0 +1,69 @@
+"""Which GGUF a chat runs on: the one place that decides it, for the CLI and the TUI alike.
+
+1. ``--model`` when given: a GGUF file, or ``embedded`` (``embedded:KEY``) for a base model.
+2. Else the project's newest verified export, wherever it was written: the export pipeline
+   records each one in ``exports.json`` (:func:`wachat_tui.core.layout.list_exports`, which
+   skips files deleted since).
+3. Else — and only when the project has no export yet — the embedded base model, untrained.
+
+Nothing here catches errors: a damaged ``exports.json`` or a missing embedded package is told
+to the user, never hidden behind a silent switch to the base model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import embedded
+from ..core.layout import ExportRecord, ProjectFiles, list_exports
+
+
+@dataclass(frozen=True)
+class ChatModel:
+    """A GGUF to chat with, and where it came from."""
+
+    path: Path
+    """The GGUF llama.cpp loads."""
+    lora_path: Path | None = None
+    """A GGUF LoRA applied on top of ``path`` (adapter-only exports)."""
+    export: ExportRecord | None = None
+    """The project's export record, when the model is one of its exports."""
+    base: embedded.EmbeddedModel | None = None
+    """The embedded base model, when that is what runs."""
+
+    @property
+    def is_base(self) -> bool:
+        """The untrained embedded model: replies will not sound like anyone in the chat."""
+        return self.base is not None
+
+    @property
+    def name(self) -> str:
+        """What the history and the UI call it: the file name (of the adapter, if any)."""
+        return (self.lora_path or self.path).name
+
+
+def model_from_export(record: ExportRecord) -> ChatModel:
+    """The model an export record describes (an adapter-only export runs on its base GGUF)."""
+    if record.base_path:
+        return ChatModel(Path(record.base_path), lora_path=Path(record.lora_path or record.path),
+                         export=record)
+    return ChatModel(Path(record.path), export=record)
+
+
+def latest_export(project: ProjectFiles | Path) -> ChatModel | None:
+    """The project's newest verified export still on disk, or None when it has none."""
+    exports = list_exports(project)
+    return model_from_export(exports[0]) if exports else None
+
+
+def base_model(model: embedded.EmbeddedModel = embedded.DEFAULT) -> ChatModel:
+    """An embedded base model (ModelError with the pip line when its package is missing)."""
+    return ChatModel(model.gguf_path(), base=model)
+
+
+def find_chat_model(project: ProjectFiles | Path, model_arg: str | None = None) -> ChatModel:
+    """The model to chat with (see the module docstring for the order)."""
+    if model_arg:
+        chosen = embedded.lookup(model_arg)
+        return base_model(chosen) if chosen else ChatModel(Path(model_arg).expanduser())
+    return latest_export(project) or base_model()
