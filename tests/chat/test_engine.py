@@ -133,3 +133,15 @@ def test_sampling_is_validated():
         Sampling(top_p=0).validate()
     with pytest.raises(ModelError, match="max tokens"):
         Sampling(max_tokens=0).validate()
+
+
+def test_more_personas_than_snapshots_restore_the_oldest(embedded_gguf, history):
+    """A group of four with three snapshots: restoring the oldest snapshot must not lose it to
+    the save of the live state made just before (it used to raise KeyError)."""
+    people = ["Maya", "Leo", "Ana", "Ben"]
+    with ChatEngine(embedded_gguf, n_ctx=1024, seed=3, sampling=Sampling(max_tokens=4)) as eng:
+        h = list(history)
+        for speaker in people * 2:
+            partners = [p for p in people if p != speaker]
+            h += lines_from_reply(speaker, eng.reply(h, speaker, partners) or "ok")
+        assert eng.last_stats.reused_tokens > 0

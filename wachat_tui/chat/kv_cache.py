@@ -82,9 +82,10 @@ class KVCache:
         keep = common_prefix(live, tokens)
         key, saved = self.snapshots.best(tokens)
         if key is not None and saved >= keep + self.min_gain:
+            # taken before the live state is saved: saving may evict this very snapshot (the oldest)
+            toks, data = self.snapshots.items[key]
             if live:
                 self._save(live)
-            toks, data = self.snapshots.items[key]
             buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
             if C.llama_state_seq_set_data(llm._ctx.ctx, buf, len(data), 0) == len(data):
                 llm.input_ids[: len(toks)] = toks

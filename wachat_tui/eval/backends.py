@@ -28,7 +28,8 @@ from ..errors import ModelError
 from .cases import Case
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..chat.engine import ChatLine, Sampling
+    from ..chat.engine import Sampling
+    from ..chat.lines import ChatLine
 
 
 @runtime_checkable
@@ -49,7 +50,7 @@ _T0 = datetime(2000, 1, 1)
 
 def history_lines(case: Case) -> list["ChatLine"]:
     """The case's context as chat-engine lines (one per bubble, oldest first)."""
-    from ..chat.engine import ChatLine
+    from ..chat.lines import ChatLine
 
     lines = []
     for i, (author, text) in enumerate(case.context):
@@ -61,7 +62,7 @@ def history_lines(case: Case) -> list["ChatLine"]:
 
 def persona_messages(case: Case) -> list[dict]:
     """System prompt + the context seen from the persona's side (the training format)."""
-    from ..chat.engine import role_messages
+    from ..chat.prompt import role_messages
 
     system = {"role": "system", "content": system_prompt(case.persona, case.partners, case.chat)}
     return [system] + role_messages(history_lines(case), case.persona, case.partners)
