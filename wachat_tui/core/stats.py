@@ -150,8 +150,12 @@ def dataset_chat_counts(report: dict) -> dict:
     """The chat section's training-set sizes, derived from :func:`~wachat_tui.core.dataset.report_counts`."""
     from .dataset import report_counts
 
-    counts = report_counts(report)
-    return {chat_key: counts[key] for chat_key, key in CHAT_COUNT_KEYS}
+    return chat_counts(report_counts(report))
+
+
+def chat_counts(counts: dict) -> dict:
+    """The chat section's training-set sizes from a project's counts (``report_counts``)."""
+    return {chat_key: counts[key] for chat_key, key in CHAT_COUNT_KEYS if key in counts}
 
 
 def compute_stats(

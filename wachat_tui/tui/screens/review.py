@@ -98,7 +98,7 @@ class ReviewScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="review-load")
     def _load(self, project) -> None:
         try:
-            rows = [PairRow.from_any(p) for p in project.pairs()]
+            rows = [PairRow.from_pair(p) for p in project.pairs()]
         except Exception as exc:
             self.post_message(TaskFailed("loading pairs", one_line(exc)))
             return
