@@ -159,6 +159,19 @@ def test_message_lines_are_the_json_rows(tmp_path):
         assert Message.from_json(json.loads(m.to_json_line())) == m.__class__.from_json(m.to_json())
 
 
+def test_pair_lines_are_the_json_rows():
+    from datetime import datetime
+
+    from wachat_tui.core.records import Pair, Utterance
+
+    pairs = [Pair("abc123", "Zoë", 3, "validation", datetime(2024, 1, 2, 3, 4, 5),
+                  (Utterance("Leo", 'say "hi"\n\tok'), Utterance("A\\B", "\u2028 😀")), "fine\x01", True),
+             Pair("def456", "Maya", 0, "train", datetime(2024, 1, 2, 3, 4, 5, 600), (), "", False)]
+    for p in pairs:
+        assert p.to_json_line() == json.dumps(p.to_json(), ensure_ascii=False)
+        assert Pair.from_json(json.loads(p.to_json_line())) == Pair.from_json(p.to_json())
+
+
 def test_atomic_write_failure_keeps_old_file(tmp_path):
     target = tmp_path / "d" / "file.json"
     atomic.write_json(target, {"v": 1})

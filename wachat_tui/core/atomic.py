@@ -45,7 +45,7 @@ def write_json(path: Path, obj) -> None:
 
 
 #: json.dumps(row, ensure_ascii=False) without building an encoder for every row
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> int:

@@ -282,7 +282,7 @@ def _write_outputs(files: ProjectFiles, messages: list[Message], result: Dataset
         atomic.write_lines(files.messages, (m.to_json_line() for m in messages))
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
-    atomic.write_jsonl(files.pairs, (p.to_json() for p in result.pairs))
+    atomic.write_lines(files.pairs, (p.to_json_line() for p in result.pairs))
 
 
 def import_export(path: str | Path, me: str, name: str | None = None,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from . import records
-from .records import Message, Session, Turn
+from .records import Message, Session, Turn, Utterance
 from .redact import redact
 
 MEDIA_TAGS: dict[str | None, str] = {
@@ -74,11 +74,16 @@ def new_report() -> dict:
     }
 
 
+#: Utterance(...) without the named tuple's Python-level __new__
+_new_utterance = tuple.__new__
+
+
 class ChatTurn:
     """A turn while the dataset is built: ``bubbles`` as trained on, ``raws`` before redaction
-    (``None`` when nothing is redacted: the bubbles are the raw text)."""
+    (``None`` when nothing is redacted: the bubbles are the raw text); once finished, ``text``
+    and ``raw`` join them and ``said`` is the turn as pairs show it."""
 
-    __slots__ = ("author", "start", "end", "bubbles", "raws", "text", "raw")
+    __slots__ = ("author", "start", "end", "bubbles", "raws", "text", "raw", "said", "tokens")
 
     def __init__(self, author: str, time: datetime, bubble: str, raw: str | None):
         self.author = author
@@ -92,6 +97,9 @@ class ChatTurn:
         self.text = b[0] if len(b) == 1 else "\n".join(b)
         r = self.raws
         self.raw = self.text if r is None else (r[0] if len(r) == 1 else "\n".join(r))
+        self.said = _new_utterance(Utterance, (self.author, self.text))
+        #: estimated tokens of ``text`` as one chat message (ceil(len / 3.5) + role markers)
+        self.tokens = -(-len(self.text) * 2 // 7) + 4
 
     def record(self) -> Turn:
         return Turn(self.author, self.start, self.end, self.text, len(self.bubbles))

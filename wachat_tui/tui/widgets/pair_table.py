@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
 
 from ...core.records import Pair
 
@@ -101,7 +102,7 @@ class PairTable(DataTable):
             return None
         try:
             key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
+        except CellDoesNotExist:
             return None
         return key.value
 
