@@ -200,8 +200,9 @@ def test_held_out_context_in_a_group_comes_from_the_pairs():
     rows, pairs = _built([("Leo", "hey all"), ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8"),
                           ("Maya", "cool")])
     picked = held_out_prompts(rows, 1, seed=0, pairs=pairs)
+    # the last turns before the reply (as many as a pair keeps: PAIR_CONTEXT_TURNS = 3)
     assert [(c["author"], c["text"]) for c in picked[0].context] == [
-        ("Leo", "hey all"), ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8")]
+        ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8")]
     # pairs.jsonl rows work the same; without any pair, names are never parsed out of the
     # text: the other side of a group stays "user"
     assert held_out_prompts(rows, 1, seed=0, pairs=[p.to_json() for p in pairs])[0].context == picked[0].context
