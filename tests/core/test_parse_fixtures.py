@@ -205,6 +205,19 @@ def test_mixed_line_ends(tmp_path):
     assert rows(path) == rows(EXPORTS / "android_group_24h_dmy.txt")
 
 
+def test_parse_options_are_checked():
+    assert ParseOptions(date_order="mdy").date_order == "MDY"
+    with pytest.raises(ParseError, match="unknown date order 'XYZ'"):
+        ParseOptions(date_order="XYZ")
+    with pytest.raises(ParseError, match="unknown date order"):
+        rows(EXPORTS / "android_group_24h_dmy.txt", date_order="DD")
+    with pytest.raises(ValueError, match="lookahead"):
+        ParseOptions(lookahead=0)
+    # date_order= is short for the option: both read the file the same way
+    path = EXPORTS / "android_group_24h_dmy.txt"
+    assert rows(path, date_order="MDY") == rows(path, ParseOptions(date_order="MDY"))
+
+
 def test_small_blocks_and_lookahead_give_the_same_records(tmp_path):
     """Block boundaries (CR/LF split across reads, multi-byte chars) and the look-ahead
     hand-over must not change a single record."""

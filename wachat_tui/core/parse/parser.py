@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -150,7 +150,7 @@ def iter_messages(path: str | Path, options: ParseOptions | None = None, *,
     """
     options = options or ParseOptions()
     if date_order is not None:
-        options = ParseOptions(**{**options.__dict__, "date_order": date_order})
+        options = replace(options, date_order=date_order)
     info = info if info is not None else ExportInfo()
     path = Path(path)
     info.source = str(path)
