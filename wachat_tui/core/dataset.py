@@ -22,11 +22,9 @@ when the user changes an option; :mod:`wachat_tui.core.project` writes its resul
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
 from functools import cached_property
 from typing import Iterable, Sequence
 
@@ -35,7 +33,7 @@ from . import records
 from .names import resolve_name
 from .prompt import system_prompt
 from .records import Message, Pair, Session
-from .samples import CHARS_PER_TOKEN, PAIR_CONTEXT_TURNS, SampleBuilder
+from .samples import CHARS_PER_TOKEN, PAIR_CONTEXT_TURNS, SampleBuilder, pair_id
 from .turns import ChatTurn, chat_sessions, media_caption, media_tag, new_report, session_records
 
 __all__ = ["DatasetOptions", "DatasetResult", "build_dataset", "split_sessions", "report_counts",
@@ -182,12 +180,6 @@ def report_counts(report: dict) -> dict:
         "media_tagged": report["media_tagged"],
         "tokens_estimate": report["tokens_estimate"],
     }
-
-
-def pair_id(persona: str, time: datetime, raw_reply: str) -> str:
-    """Stable id of one reply: exclusions made in review survive rebuilds and option changes."""
-    key = f"{persona}\x1f{time.isoformat(timespec='seconds')}\x1f{raw_reply}"
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 def _participants(messages: Sequence[Message]) -> list[str]:

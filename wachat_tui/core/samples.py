@@ -5,6 +5,7 @@ Used by :func:`wachat_tui.core.dataset.build_dataset`, which documents the row f
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .names import slugify
@@ -24,6 +25,12 @@ PAIR_CONTEXT_TURNS = 3
 _sha1 = hashlib.sha1
 #: Pair(...) without the named tuple's Python-level __new__ (a third of the cost of a pair)
 _new_pair = tuple.__new__
+
+
+def pair_id(persona: str, time: datetime, raw_reply: str) -> str:
+    """Stable id of one reply: exclusions made in review survive rebuilds and option changes."""
+    key = f"{persona}\x1f{time.isoformat(timespec='seconds')}\x1f{raw_reply}"
+    return _sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 def truncate_tail(text: str, max_chars: int) -> str:
@@ -64,7 +71,6 @@ class _Persona:
         self.max_user_chars = int(room * 0.6 * CHARS_PER_TOKEN)
         self.max_context_reply_chars = int(room * 0.3 * CHARS_PER_TOKEN)
         self.slug = slugify(name, fallback="p")
-        self.id_key = f"{name}\x1f"
 
 
 def _tokens(text: str) -> int:
@@ -141,8 +147,7 @@ class SampleBuilder:
             else:
                 turn = e.turns[0]
                 e.content = turn.text
-                key = f"{persona.id_key}{turn.start.isoformat(timespec='seconds')}\x1f{turn.raw}"
-                e.pair_id = _sha1(key.encode("utf-8")).hexdigest()[:12]     # dataset.pair_id
+                e.pair_id = pair_id(name, turn.start, turn.raw)
                 n = len(e.content)
                 if n < options.min_reply_chars:
                     e.trainable = False
