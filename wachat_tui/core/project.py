@@ -25,7 +25,7 @@ from typing import Iterable
 from .. import paths
 from ..errors import ProjectError, WachatError
 from . import atomic
-from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts
+from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, split_sessions
 from .layout import ProjectFiles, read_json_object
 from .names import resolve_name, slugify
 from .records import Message, Pair
@@ -250,10 +250,8 @@ class Project:
         except (FileNotFoundError, WachatError):
             options = self.options
             messages = self.messages()
-            result = build_dataset(messages, self.me, options, self.exclusions(),
-                                   chat_name=self.chat_name, participants=self.participants)
-            doc = compute_stats(messages, result.sessions, gap_minutes=options.session_gap_minutes,
-                                dataset=result, me=self.me)
+            sessions = split_sessions(messages, options.session_gap_minutes, options.media)
+            doc = compute_stats(messages, sessions, gap_minutes=options.session_gap_minutes, me=self.me)
             atomic.write_json(self.files.stats, doc)
         chat = doc.get("chat")
         if isinstance(chat, dict) and self.counts:

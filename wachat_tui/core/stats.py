@@ -180,9 +180,23 @@ def compute_stats(
     counts = Counter(m.author for m in authored)
     names = [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
+    # one pass to group by person (not a pass per person: a big group has hundreds)
+    by_author: dict[str, list[Message]] = {name: [] for name in names}
+    for m in authored:
+        by_author[m.author].append(m)
+    turns_by_author: dict[str, list] = {name: [] for name in names}
+    replies_by_author: dict[str, list[float]] = {name: [] for name in names}
+    for s in sessions:
+        for t in s.turns:
+            if t.author in turns_by_author:
+                turns_by_author[t.author].append(t)
+        for a, b in zip(s.turns, s.turns[1:]):
+            if b.author != a.author and b.author in replies_by_author:
+                replies_by_author[b.author].append((b.start - a.end).total_seconds())
+
     people: dict[str, dict] = {}
     for name in names:
-        mine = [m for m in authored if m.author == name]
+        mine = by_author[name]
         texts = [m.text for m in mine if m.kind == records.TEXT and m.text.strip()]
         chars = [len(t) for t in texts]
         word_lists = [words(t) for t in texts]
@@ -228,12 +242,8 @@ def compute_stats(
                         continue
                     counter[" ".join(ws[i:i + size])] += 1
 
-        turns = [t for s in sessions for t in s.turns if t.author == name]
-        reply_secs = [
-            (b.start - a.end).total_seconds()
-            for s in sessions for a, b in zip(s.turns, s.turns[1:])
-            if b.author == name and a.author != name
-        ]
+        turns = turns_by_author[name]
+        reply_secs = replies_by_author[name]
         media = Counter(m.media_type or "other" for m in mine if m.kind == records.MEDIA)
         kinds = Counter(m.kind for m in mine)
         hours = [0] * 24
