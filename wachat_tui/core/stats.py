@@ -210,8 +210,10 @@ def compute_stats(
         questions = 0
         cased = lower_all = 0
         starts = lower_start = 0
-        word_counter: Counter = Counter()
-        grams = {2: Counter(), 3: Counter()}
+        all_words: Counter = Counter()
+        laugh_words: Counter = Counter()
+        pairs: Counter = Counter()
+        triples: Counter = Counter()
         for text, ws in zip(texts, word_lists):
             found = find_emoji(text)
             if found:
@@ -231,16 +233,22 @@ def compute_stats(
             if first is not None and (first.group(0).isupper() or first.group(0).islower()):
                 starts += 1
                 lower_start += first.group(0).islower()
-            laugh_set = set(laughs)
-            for w in ws:
-                if w not in STOPWORDS and w not in laugh_set:
-                    word_counter[w] += 1
-            stop = [w in STOPWORDS for w in ws]
-            for size, counter in ((2, grams[2]), (3, grams[3])):
-                for i in range(len(ws) - size + 1):
-                    if all(stop[i:i + size]):
-                        continue
-                    counter[" ".join(ws[i:i + size])] += 1
+            # counted in C here; stopwords, a text's own laughs and all-stopword phrases are
+            # taken out once at the end (words hold no spaces: joining them is one-to-one)
+            all_words.update(ws)
+            if laughs:
+                laugh_set = set(laughs)
+                laugh_words.update(w for w in ws if w in laugh_set)
+            if len(ws) > 1:
+                pairs.update(zip(ws, ws[1:]))
+                if len(ws) > 2:
+                    triples.update(zip(ws, ws[1:], ws[2:]))
+        word_counter = Counter({w: n - laugh_words[w] for w, n in all_words.items()
+                                if w not in STOPWORDS and n > laugh_words[w]})
+        # only phrases said at least twice can be top phrases (_top_phrases)
+        grams = {size: Counter({" ".join(g): n for g, n in counted.items()
+                                if n >= 2 and not all(w in STOPWORDS for w in g)})
+                 for size, counted in ((2, pairs), (3, triples))}
 
         turns = turns_by_author[name]
         reply_secs = replies_by_author[name]
