@@ -26,7 +26,7 @@ from .. import paths
 from ..errors import ProjectError, WachatError
 from . import atomic
 from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, split_sessions
-from .layout import ProjectFiles, read_json_object
+from .layout import ProjectFiles, read_json_object, state_file
 from .names import resolve_name, slugify
 from .records import Message, Pair
 
@@ -404,7 +404,7 @@ def _unique_name(base: str) -> str:
 
 
 def _state_path() -> Path:
-    return paths.data_home() / "state.json"
+    return state_file(paths.data_home())
 
 
 def last_project() -> str | None:
