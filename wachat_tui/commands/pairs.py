@@ -10,7 +10,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--split", choices=("train", "validation"), help="only this split")
     parser.add_argument("--limit", type=int, metavar="N", help="show at most N pairs")
     parser.add_argument("--context", type=int, metavar="N", default=3,
-                        help="context turns to show before each reply (default 3, at most 6 are kept)")
+                        help="context turns to show before each reply (default 3, the most a pair keeps)")
     parser.add_argument("--excluded", action="store_true", help="only pairs excluded in review")
     parser.add_argument("--json", action="store_true", help="one JSON object per pair, one per line")
     parser.add_argument("--exclude", nargs="+", metavar="ID", help="exclude these pairs from training, rebuild")
