@@ -119,7 +119,9 @@ def test_set_excluded_rebuilds_dataset(export):
     p = import_export(export, "Ana", name="chat", options=DatasetOptions(validation_fraction=0))
     target = next(x for x in p.pairs() if x.persona == "Ben")
     p.stats()
+    kept = p.stats_path.stat().st_mtime_ns
     p.set_excluded([target.id])
+    assert p.stats_path.stat().st_mtime_ns == kept       # the style does not change with exclusions
     rows = list(atomic.read_jsonl(p.train_path))
     msgs = [m for r in rows if r["persona"] == "Ben" and r["session"] == target.session for m in r["messages"]]
     hit = [m for m in msgs if m["content"] == target.reply]
