@@ -13,7 +13,7 @@ STAMP := $(VENV)/.setup-done
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py wachat_tui/core/_hotloop.c Makefile
+$(STAMP): pyproject.toml setup.py wachat_tui/core/parse/_hotloop.c Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install $(FIND_LINKS) "$(TORCH_SPEC)"

@@ -8,8 +8,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "wachat_tui.core._hotloop",
-            sources=["wachat_tui/core/_hotloop.c"],
+            "wachat_tui.core.parse._hotloop",
+            sources=["wachat_tui/core/parse/_hotloop.c"],
             extra_compile_args=["-O2"],
             optional=True,
         )

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Parser benchmark: wachat vs whatstk on the same generated export, in the same run.
+"""Parser benchmark: wachat vs whatstk on the same generated export, in the same run; and
+`wachat import` against the parse it starts with.
 
     python benchmarks/parse_bench.py [--messages 100000] [--skip-whatstk] [--json OUT]
+    python benchmarks/parse_bench.py --only-import [--import-messages 200000] [--compare-with ../main]
 
 Writes a synthetic Android export (two people, bursty sessions, multi-line messages, media,
 deletions, emoji, links, a few system notices) to a temporary folder and reports:
@@ -15,7 +17,11 @@ deletions, emoji, links, a few system notices) to a temporary folder and reports
   folder (``pip install whatstk``) and runs it there; if that fails (offline…), it says so and
   reports our numbers only;
 * peak RSS of a process that parses N and 4N messages, to show that memory stays flat (the
-  parser streams; it never holds the file or all messages).
+  parser streams; it never holds the file or all messages);
+* import vs parse: in one fresh process, the CPU time of ``parse_export`` (best of --repeat)
+  and of ``import_export`` (parse, dataset, the project's files) of a --import-messages export,
+  their ratio and the process's peak RSS. ``--compare-with`` runs the same measurement on
+  another checkout (e.g. the main branch) in alternating rounds, for a before/after.
 """
 from __future__ import annotations
 
@@ -128,6 +134,20 @@ THEIRS_CLI = textwrap.dedent("""
 """)
 
 
+IMPORT = textwrap.dedent("""
+    import json, os, sys, time
+    sys.path.insert(0, sys.argv[2])
+    os.environ["WACHAT_HOME"] = sys.argv[4]
+    from wachat_tui.core.parse import parse_export
+    from wachat_tui.core.project import import_export
+    parse = min(_timed(lambda: parse_export(sys.argv[1])) for _ in range(int(sys.argv[3])))
+    imp = _timed(lambda: import_export(sys.argv[1], "Maya", name="bench"))
+    hwm = next((int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")), 0)
+    print(json.dumps({"parse_seconds": parse, "import_seconds": imp, "peak_rss_kb": hwm}))
+""").replace("import json, os, sys, time\n", "import json, os, sys, time\n"
+             "def _timed(f):\n    t = time.process_time()\n    f()\n    return time.process_time() - t\n")
+
+
 def run_json(cmd: list[str]) -> dict:
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -172,7 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-whatstk", action="store_true")
     ap.add_argument("--whatstk-python", help="a python that already has whatstk installed")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--import-messages", type=int, default=200_000,
+                    help="messages of the export `wachat import` is measured on (0: skip)")
+    ap.add_argument("--only-import", action="store_true", help="measure import vs parse only")
+    ap.add_argument("--compare-with", metavar="CHECKOUT",
+                    help="also measure import vs parse with the code of this checkout (before/after)")
     args = ap.parse_args(argv)
+    if args.only_import:
+        result = measure_import(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="wachat-parse-bench-") as tmpd:
         tmp = Path(tmpd)
@@ -236,9 +266,44 @@ def main(argv: list[str] | None = None) -> int:
               f"{rss_big / 1024:.1f} MB for {4 * args.messages:,} "
               f"({big.stat().st_size / 1e6:.1f} MB file)")
         result.update(peak_rss_mb=round(rss_small / 1024, 1), peak_rss_mb_x4=round(rss_big / 1024, 1))
+        if args.import_messages:
+            result.update(measure_import(args))
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     return 0
+
+
+def measure_import(args) -> dict:
+    """`wachat import` vs the parse it starts with, in the same fresh process (CPU time), for
+    this checkout and, with --compare-with, another one, in alternating rounds (best counts)."""
+    checkouts = {"this": REPO}
+    if args.compare_with:
+        checkouts["other"] = Path(args.compare_with).resolve()
+    with tempfile.TemporaryDirectory(prefix="wachat-import-bench-") as tmpd:
+        tmp = Path(tmpd)
+        export = tmp / "chat.txt"
+        write_export(export, args.import_messages)
+        print(f"import : {args.import_messages:,} messages, {export.stat().st_size / 1e6:.1f} MB")
+        best: dict[str, dict] = {}
+        for r in range(args.rounds):
+            for label, repo in checkouts.items():
+                home = tmp / f"home-{label}-{r}"
+                got = run_json([sys.executable, "-c", IMPORT, str(export), str(repo), str(args.repeat),
+                                str(home)])
+                got["ratio"] = got["import_seconds"] / got["parse_seconds"]
+                if label not in best or got["ratio"] < best[label]["ratio"]:
+                    best[label] = got
+        result = {}
+        for label, got in best.items():
+            print(f"import : {checkouts[label]}: parse {got['parse_seconds']:.3f} s, import "
+                  f"{got['import_seconds']:.3f} s CPU → {got['ratio']:.1f}x the parse; peak RSS "
+                  f"{got['peak_rss_kb'] / 1024:.0f} MB  (best of {args.rounds} rounds)")
+            key = "import" if label == "this" else "import_other"
+            result.update({f"{key}_parse_s": round(got["parse_seconds"], 3),
+                           f"{key}_s": round(got["import_seconds"], 3),
+                           f"{key}_ratio": round(got["ratio"], 2),
+                           f"{key}_peak_rss_mb": round(got["peak_rss_kb"] / 1024, 1)})
+        return result
 
 
 if __name__ == "__main__":

@@ -66,8 +66,13 @@ def test_samples_per_persona_roles_and_system_prompt():
     # Ana's sample must start with a user turn: her opener is dropped
     assert roles(ana) == ["system", "user", "assistant"]
     assert ana["messages"][0]["content"] == system_prompt("Ana", ["Ben"])
-    assert ana["messages"][1:] == [{"role": "user", "content": "Hi there.", "train": False},
-                                   {"role": "assistant", "content": "how are you", "train": True}]
+    reply_id = next(p.id for p in res.pairs if p.persona == "Ana")
+    assert ana["messages"][1:] == [{"role": "user", "content": "Hi there.", "train": False, "pair": None},
+                                   {"role": "assistant", "content": "how are you", "train": True,
+                                    "pair": reply_id}]
+    # the rows name the people the persona talks to and the chat, as data (not prose)
+    assert (ana["partners"], ben["partners"]) == (["Ben"], ["Ana"])
+    assert ana["chat"] is None
     assert roles(ben) == ["system", "user", "assistant", "user", "assistant"]
     assert "You are Ben" in ben["messages"][0]["content"] and "Ana" in ben["messages"][0]["content"]
     # trailing user turns are dropped: every sample ends on the persona
@@ -75,10 +80,20 @@ def test_samples_per_persona_roles_and_system_prompt():
 
 
 def test_every_message_has_the_same_keys():
-    res = build_dataset(conversation(6), "Ana")
+    res = build_dataset(conversation(6), "Ana", chat_name="Ben")
     keys = {tuple(sorted(m)) for row in res.train + res.validation for m in row["messages"]}
-    assert keys == {("content", "role", "train")}
-    assert {tuple(sorted(row)) for row in res.train} == {("id", "messages", "persona", "session")}
+    assert keys == {("content", "pair", "role", "train")}
+    assert {tuple(sorted(row)) for row in res.train + res.validation} == {
+        ("chat", "id", "messages", "partners", "persona", "session")}
+    # every trained reply names its pair; system and user messages name none
+    pairs = {p.id: p for p in res.pairs}
+    for row in res.train + res.validation:
+        assert row["chat"] == "Ben"
+        for m in row["messages"]:
+            if m["train"]:
+                assert pairs[m["pair"]].reply == m["content"] and pairs[m["pair"]].persona == row["persona"]
+            if m["role"] != "assistant":
+                assert m["pair"] is None
 
 
 def test_personas_option_and_me_validation():
@@ -95,9 +110,14 @@ def test_group_chat_user_turns_carry_names():
     res = build_dataset(msgs, "Ana", DatasetOptions(validation_fraction=0), chat_name="Flat")
     assert res.personas == ["Ana"]  # groups: only me by default
     [row] = res.train
-    assert row["messages"][1] == {"role": "user", "content": "Cid: Hey\nBen: hi hi\nBen: coffee?", "train": False}
+    assert row["messages"][1] == {"role": "user", "content": "Cid: Hey\nBen: hi hi\nBen: coffee?",
+                                  "train": False, "pair": None}
     assert 'group "Flat"' in row["messages"][0]["content"]
     assert row["messages"][2]["content"] == "yes pls"
+    assert row["partners"] == ["Ben", "Cid"] and row["chat"] == "Flat"   # most active first
+    # who said what before a reply is structured data on its pair
+    pair = next(p for p in res.pairs if p.id == row["messages"][2]["pair"])
+    assert [(u.author, u.text) for u in pair.context] == [("Cid", "Hey"), ("Ben", "hi hi\ncoffee?")]
 
 
 def test_long_sessions_are_windowed_within_budget():
@@ -116,7 +136,7 @@ def test_long_sessions_are_windowed_within_budget():
     # every Ben reply is trained exactly once across windows
     trained = [m["content"] for r in ben_rows for m in r["messages"] if m["train"]]
     assert len(trained) == len(set(trained)) == 60
-    assert len([p for p in res.pairs if p["persona"] == "Ben"]) == 60
+    assert len([p for p in res.pairs if p.persona == "Ben"]) == 60
 
 
 def test_split_most_recent_sessions_no_leakage():
@@ -129,7 +149,7 @@ def test_split_most_recent_sessions_no_leakage():
     assert max(train_sessions) < min(val_sessions)
     by_index = {s.index: s for s in res.sessions}
     assert max(by_index[i].end for i in train_sessions) < min(by_index[i].start for i in val_sessions)
-    assert {p["split"] for p in res.pairs if p["session"] in val_sessions} == {"validation"}
+    assert {p.split for p in res.pairs if p.session in val_sessions} == {"validation"}
 
 
 def test_split_at_least_one_validation_session_and_none_when_disabled():
@@ -142,39 +162,54 @@ def test_exclusions_keep_context_but_no_loss():
     msgs = chat("Ana: hey", "Ben: Hi.", "Ana: pizza?", "Ben: Sure.", "Ana: 8pm", "Ben: Great.")
     opts = DatasetOptions(validation_fraction=0, personas=["Ben"])
     first = build_dataset(msgs, "Ana", opts)
-    target = next(p for p in first.pairs if p["reply"] == "Sure.")
-    res = build_dataset(msgs, "Ana", opts, exclusions=[target["id"]])
+    target = next(p for p in first.pairs if p.reply == "Sure.")
+    res = build_dataset(msgs, "Ana", opts, exclusions=[target.id])
     [row] = res.train
     sure = next(m for m in row["messages"] if m["content"] == "Sure.")
     assert sure["role"] == "assistant" and sure["train"] is False
     assert [m["train"] for m in row["messages"] if m["role"] == "assistant"] == [True, False, True]
-    pair = next(p for p in res.pairs if p["id"] == target["id"])
-    assert pair["excluded"] is True
+    pair = next(p for p in res.pairs if p.id == target.id)
+    assert pair.excluded is True
     assert res.report["pairs"]["excluded"] == 1 and res.report["pairs"]["train"] == 2
 
 
 def test_sample_dropped_when_all_replies_excluded():
     msgs = chat("Ana: hey", "Ben: Hi.")
     opts = DatasetOptions(validation_fraction=0, personas=["Ben"])
-    pid = build_dataset(msgs, "Ana", opts).pairs[0]["id"]
+    pid = build_dataset(msgs, "Ana", opts).pairs[0].id
     res = build_dataset(msgs, "Ana", opts, exclusions=[pid])
-    assert res.train == [] and res.pairs[0]["excluded"]
+    assert res.train == [] and res.pairs[0].excluded
 
 
 def test_pair_ids_stable_across_option_changes():
     msgs = conversation(6)
-    a = {p["id"] for p in build_dataset(msgs, "Ana").pairs}
-    b = {p["id"] for p in build_dataset(msgs, "Ana", DatasetOptions(session_gap_minutes=5,
+    a = {p.id for p in build_dataset(msgs, "Ana").pairs}
+    b = {p.id for p in build_dataset(msgs, "Ana", DatasetOptions(session_gap_minutes=5,
                                                                     max_context_tokens=100, redact=True)).pairs}
     assert a == b and len(a) == 6 * 3 * 2 - 6  # Ana's session openers have no context
 
 
 def test_pair_rows_follow_the_contract():
+    from wachat_tui.core.records import Pair
+
     res = build_dataset(conversation(3), "Ana")
-    p = res.pairs[0]
+    p = res.pairs[0].to_json()
     assert set(p) == {"id", "persona", "session", "split", "time", "context", "reply", "excluded"}
     assert p["context"] and set(p["context"][0]) == {"author", "text"}
-    json.dumps(res.pairs)
+    rows = json.loads(json.dumps([x.to_json() for x in res.pairs]))
+    assert [Pair.from_json(r) for r in rows] == res.pairs
+
+
+def test_pair_context_is_the_last_turns_before_the_reply():
+    from wachat_tui.core.dataset import PAIR_CONTEXT_TURNS
+
+    res = build_dataset(conversation(1, exchanges=12), "Ana",
+                        DatasetOptions(validation_fraction=0, personas=["Ben"]))
+    last = res.pairs[-1]
+    assert last.reply == "Ben answers 11 in session 0"
+    assert len(last.context) == PAIR_CONTEXT_TURNS
+    assert [(u.author, u.text) for u in last.context[-2:]] == [
+        ("Ben", "Ben answers 10 in session 0"), ("Ana", "Ana says 11 in session 0")]
 
 
 def test_dedupe_trains_once_on_repeated_exchange():
@@ -194,7 +229,7 @@ def test_min_max_reply_length():
     res = build_dataset(msgs, "Ana", DatasetOptions(validation_fraction=0, personas=["Ben"],
                                                      min_reply_chars=2, max_reply_chars=20))
     assert res.report["filtered"]["too_short"] == 1 and res.report["filtered"]["too_long"] == 1
-    assert [p["reply"] for p in res.pairs] == ["Just right."]
+    assert [p.reply for p in res.pairs] == ["Just right."]
     trained = [m["content"] for m in res.train[0]["messages"] if m["train"]]
     assert trained == ["Just right."]
 
@@ -204,7 +239,7 @@ def test_redaction_in_samples_with_counts():
                 "Ana: card 4111 1111 1111 1111", "Ben: Ok.")
     res = build_dataset(msgs, "Ana", DatasetOptions(redact=True, validation_fraction=0))
     assert res.report["redactions"] == {"phone": 1, "email": 1, "url": 1, "card": 1}
-    text = json.dumps(res.train + res.pairs)
+    text = json.dumps(res.train + [p.to_json() for p in res.pairs])
     assert "7700" not in text and "example.com" not in text and "4111" not in text and "ex.org" not in text
     assert "<phone>" in text and "<email>" in text and "<url>" in text and "<card>" in text
     plain = build_dataset(msgs, "Ana", DatasetOptions(validation_fraction=0))
@@ -241,7 +276,7 @@ def test_train_file_loads_with_datasets(tmp_path):
 
     msgs = conversation(12, exchanges=4)
     res = build_dataset(msgs, "Ana", DatasetOptions(max_context_tokens=120),
-                        exclusions=[build_dataset(msgs, "Ana").pairs[3]["id"]])
+                        exclusions=[build_dataset(msgs, "Ana").pairs[3].id])
     assert any(not m["train"] for r in res.train for m in r["messages"] if m["role"] == "assistant")
     train, val = tmp_path / "train.jsonl", tmp_path / "validation.jsonl"
     write_jsonl(train, res.train)
@@ -252,27 +287,3 @@ def test_train_file_loads_with_datasets(tmp_path):
     first = ds["train"][0]["messages"]
     assert first[0]["role"] == "system" and first[-1]["role"] == "assistant"
     assert first == res.train[0]["messages"]
-
-
-@pytest.mark.parametrize("partners,chat_name", [
-    (["Leo"], None),
-    (["Leo Martín"], None),
-    (["Leo", "Zoe"], None),
-    (["Ann and Bob", "Leo", "Zoe"], "Friends"),
-    (["Leo", "Zoe", "Kim"], 'The "with" crew" with us'),
-    (["A", "B", "C", "D", "E", "F"], "Six"),
-])
-def test_prompt_partners_inverts_system_prompt(partners, chat_name):
-    from wachat_tui.core.dataset import prompt_partners, system_prompt
-
-    assert prompt_partners("Maya", system_prompt("Maya", partners, chat_name)) == partners
-
-
-def test_prompt_partners_unknown_gives_nothing():
-    from wachat_tui.core.dataset import prompt_partners, system_prompt
-
-    assert prompt_partners("Maya", system_prompt("Maya", [])) == []
-    assert prompt_partners("Leo", system_prompt("Maya", ["Leo"])) == []  # another persona's prompt
-    assert prompt_partners("Maya", "You are Maya, texting with Leo on WhatsApp. Reply the way Maya would.") == []
-    big = [f"P{i}" for i in range(9)]
-    assert prompt_partners("Maya", system_prompt("Maya", big, "Big")) == []  # "and 4 others": unknown

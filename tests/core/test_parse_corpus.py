@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.conftest import CORPUS
-from wachat_tui.core.parse import _hms, _ymd, iter_messages, parse_export
+from wachat_tui.core.parse import iter_messages, parse_export
+from wachat_tui.core.parse.dates import hms, ymd
 from wachat_tui.errors import ParseError
 
 pytestmark = pytest.mark.skipif(not (CORPUS / "EXPECT.json").exists(),
@@ -255,6 +256,6 @@ def test_inline_case(i, case, tmp_path):
 
 def test_date_and_time_fragments():
     # whats_json unit tests: Reiwa 4 and Buddhist 2565 are 2022; "٢:٥٦:٠٠ م" is 14:56:00
-    assert _ymd("3", "18", "R4", None, "MDY") == (2022, 3, 18)
-    assert _ymd("3", "18", "2565", "BE", "MDY") == (2022, 3, 18)
-    assert _hms("٢", "٥٦", "٠٠", None, "م") == (14, 56, 0)
+    assert ymd("3", "18", "R4", None, "MDY") == (2022, 3, 18)
+    assert ymd("3", "18", "2565", "BE", "MDY") == (2022, 3, 18)
+    assert hms("٢", "٥٦", "٠٠", None, "م") == (14, 56, 0)

@@ -8,16 +8,16 @@ from datetime import datetime
 import pytest
 
 from tests.conftest import FIXTURES
-from wachat_tui.core import parse as P
-from wachat_tui.core.parse import ExportInfo, iter_messages, parse_export
+from wachat_tui.core.parse import (MAX_PREAMBLE_LINES, MAX_UNPARSED, ExportInfo, ParseOptions,
+                                   iter_messages, parse_export)
 from wachat_tui.errors import ParseError
 
 EXPORTS = FIXTURES / "exports"
 LRM, NNBSP = "\u200e", "\u202f"
 
 
-def rows(path, **kw):
-    return [m.to_json() for m in iter_messages(path, **kw)]
+def rows(path, options=None, **kw):
+    return [m.to_json() for m in iter_messages(path, options, **kw)]
 
 
 def brief(path, **kw):
@@ -205,7 +205,20 @@ def test_mixed_line_ends(tmp_path):
     assert rows(path) == rows(EXPORTS / "android_group_24h_dmy.txt")
 
 
-def test_small_blocks_and_lookahead_give_the_same_records(tmp_path, monkeypatch):
+def test_parse_options_are_checked():
+    assert ParseOptions(date_order="mdy").date_order == "MDY"
+    with pytest.raises(ParseError, match="unknown date order 'XYZ'"):
+        ParseOptions(date_order="XYZ")
+    with pytest.raises(ParseError, match="unknown date order"):
+        rows(EXPORTS / "android_group_24h_dmy.txt", date_order="DD")
+    with pytest.raises(ValueError, match="lookahead"):
+        ParseOptions(lookahead=0)
+    # date_order= is short for the option: both read the file the same way
+    path = EXPORTS / "android_group_24h_dmy.txt"
+    assert rows(path, date_order="MDY") == rows(path, ParseOptions(date_order="MDY"))
+
+
+def test_small_blocks_and_lookahead_give_the_same_records(tmp_path):
     """Block boundaries (CR/LF split across reads, multi-byte chars) and the look-ahead
     hand-over must not change a single record."""
     big = tmp_path / "big.txt"
@@ -217,10 +230,7 @@ def test_small_blocks_and_lookahead_give_the_same_records(tmp_path, monkeypatch)
     big.write_bytes("\r\n".join(lines).encode("utf-8"))
     reference = rows(big)
     assert len(reference) == 400
-    monkeypatch.setattr(P, "CHUNK_BYTES", 7)
-    monkeypatch.setattr(P, "SNIFF_BYTES", 5)
-    monkeypatch.setattr(P, "LOOKAHEAD", 3)
-    assert rows(big) == reference
+    assert rows(big, ParseOptions(chunk_bytes=7, sniff_bytes=5, lookahead=3)) == reference
 
 
 # -- zips ----------------------------------------------------------------------------------------
@@ -268,11 +278,10 @@ def test_zip_bomb_refused(tmp_path):
         rows(z)
 
 
-def test_zip_member_past_size_limit_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(P, "MAX_MEMBER_BYTES", 1000)
+def test_zip_member_past_size_limit_refused(tmp_path):
     z = _zip(tmp_path / "big.zip", [("_chat.txt", CHAT * 2)], zipfile.ZIP_STORED)
     with pytest.raises(ParseError, match="would inflate to"):
-        rows(z)
+        rows(z, ParseOptions(max_member_bytes=1000))
 
 
 def test_zip_corrupt(tmp_path):
@@ -319,7 +328,7 @@ def test_bad_input(tmp_path, content, message):
 def test_many_lines_of_prose_fail_early(tmp_path):
     path = tmp_path / "novel.txt"
     path.write_text("It was a dark and stormy night.\n" * 100_000)
-    with pytest.raises(ParseError, match=f"none of the first {P.MAX_PREAMBLE_LINES} non-blank lines"):
+    with pytest.raises(ParseError, match=f"none of the first {MAX_PREAMBLE_LINES} non-blank lines"):
         rows(path)
 
 
@@ -330,18 +339,17 @@ def test_missing_file_and_folder(tmp_path):
         rows(tmp_path)
 
 
-def test_huge_single_line_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(P, "MAX_MESSAGE_CHARS", 10_000)
+def test_huge_single_line_refused(tmp_path):
     path = tmp_path / "long.txt"
     path.write_text("01/02/2021, 10:00 - A: " + "x" * 50_000)
     with pytest.raises(ParseError, match="longer than"):
-        rows(path)
+        rows(path, ParseOptions(max_message_chars=10_000))
 
 
 def test_streaming_yields_before_reading_everything(tmp_path):
     """Records come out while the file is still being read (after the look-ahead)."""
     path = tmp_path / "chat.txt"
-    n = P.LOOKAHEAD + 5000
+    n = ParseOptions().lookahead + 5000
     path.write_text("".join(f"01/02/2021, 10:{i % 60:02d} - A: m{i}\n" for i in range(n)))
     it = iter_messages(path)
     first = next(it)
@@ -354,7 +362,7 @@ def test_unparsed_is_capped(tmp_path):
     path.write_text("01/02/2021, 10:00 - A: start\n" + "32/13/2021, 10:00 - A: bad\n" * 1000)
     parsed = parse_export(path)
     assert len(parsed.messages) == 1
-    assert len(parsed.info.unparsed) == P.MAX_UNPARSED
+    assert len(parsed.info.unparsed) == MAX_UNPARSED
 
 
 def test_message_objects_are_real_messages():
@@ -367,12 +375,11 @@ def test_message_objects_are_real_messages():
             m.text = "changed"                           # still frozen
 
 
-def test_endless_message_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(P, "MAX_MESSAGE_CHARS", 50_000)
+def test_endless_message_refused(tmp_path):
     path = tmp_path / "junk.txt"
     path.write_text("01/02/2021, 10:00 - A: start\n" + "junk line without a header\n" * 20_000)
     with pytest.raises(ParseError, match="larger than"):
-        rows(path)
+        rows(path, ParseOptions(max_message_chars=50_000))
 
 
 def _all_inputs():
@@ -386,22 +393,19 @@ def _all_inputs():
 
 @pytest.mark.parametrize("use_c", [True, False], ids=["C", "python"])
 @pytest.mark.parametrize("path", _all_inputs(), ids=lambda p: p.name)
-def test_hot_path_gives_the_careful_records(path, use_c, monkeypatch):
+def test_hot_path_gives_the_careful_records(path, use_c):
     """After the look-ahead, records take a fast path (the C hot loop, or its Python twin); it
     must agree with the careful path (everything held back) record for record, whatever the
     block size."""
     info = ExportInfo()
-    monkeypatch.setattr(P, "USE_C", use_c)
-    monkeypatch.setattr(P, "QUICK_FLUSH", False)                        # every record via _build
-    monkeypatch.setattr(P, "EARLY_DECISION", False)
-    careful = [m.to_json() for m in iter_messages(path, info=info)]       # all in the look-ahead
-    monkeypatch.setattr(P, "QUICK_FLUSH", True)
-    assert rows(path) == careful                                          # look-ahead fast path
-    monkeypatch.setattr(P, "LOOKAHEAD", 2)
-    monkeypatch.setattr(P, "CHUNK_BYTES", 64)
-    monkeypatch.setattr(P, "SNIFF_BYTES", 64)                          # lines cut at every 64 bytes
+    # all in the look-ahead, every record via the careful path
+    careful = [m.to_json() for m in iter_messages(path, ParseOptions.careful(use_c=use_c), info=info)]
+    # the look-ahead's quick rule
+    assert rows(path, ParseOptions(use_c=use_c, early_decision=False)) == careful
     hot_info = ExportInfo()
-    hot = [m.to_json() for m in iter_messages(path, date_order=info.date_order, info=hot_info)]
+    hot_options = ParseOptions(date_order=info.date_order, use_c=use_c, early_decision=False,
+                               lookahead=2, chunk_bytes=64, sniff_bytes=64)  # lines cut every 64 bytes
+    hot = [m.to_json() for m in iter_messages(path, hot_options, info=hot_info)]
     assert hot == careful
     assert hot_info.unparsed == info.unparsed
 
@@ -418,7 +422,7 @@ def test_hot_path_gives_the_careful_records(path, use_c, monkeypatch):
     "Tin nhắn và cuộc gọi được mã hóa đầu cuối. Những người bên ngoài cuộc trò chuyện này không đọc được.",
 ])
 def test_encryption_notice_is_system_even_under_a_name(notice, tmp_path):
-    from wachat_tui.core import formats as F
+    from wachat_tui.core.parse import formats as F
 
     assert F.ENCRYPTION_RE.match(notice) and notice[:12] in F.ENCRYPTION_HEADS
     path = tmp_path / "chat.txt"

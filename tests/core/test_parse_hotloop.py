@@ -1,9 +1,9 @@
-"""The parser's hot loop (C, core/_hotloop.c, and its pure-Python twin) against the careful path.
+"""The parser's hot loop (C, core/parse/_hotloop.c, and its pure-Python twin) against the careful path.
 
 After the date order is decided, records come from a hot loop: header templates and caches
-instead of the regex, and shortcuts instead of _build. Whatever the export's style, every
-record must equal the one the careful path (everything held back, every record via _build)
-gives, and the unparsed lines must be the same lines.
+instead of the regex, and shortcuts instead of RecordBuilder.build. Whatever the export's style, every
+record must equal the one the careful path (ParseOptions.careful(): everything held back, every
+record via RecordBuilder.build) gives, and the unparsed lines must be the same lines.
 """
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wachat_tui.core import parse as P
+from wachat_tui.core.parse import ExportInfo, ParseOptions, iter_messages
+from wachat_tui.core.parse import hotloop
+from wachat_tui.core.parse.build import RecordBuilder
+from wachat_tui.core.parse.dates import DateReader
 from wachat_tui.errors import ParseError
 
 _TMP = Path(tempfile.mkdtemp(prefix="wachat-hot-"))
@@ -117,49 +120,30 @@ def styled_export(draw):
     return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
 
 
-def _parse(path: Path, **kw):
-    info = P.ExportInfo()
+def _parse(path: Path, options: ParseOptions | None = None):
+    info = ExportInfo()
     try:
-        rows = [m.to_json() for m in P.iter_messages(path, info=info, **kw)]
+        rows = [m.to_json() for m in iter_messages(path, options, info=info)]
     except ParseError as exc:
         return exc.one_line(), None
     return rows, info
 
 
-class _Knobs:
-    """Set parse's module switches for one run, then put them back."""
-
-    NAMES = ("USE_C", "EARLY_DECISION", "QUICK_FLUSH", "LOOKAHEAD", "CHUNK_BYTES", "SNIFF_BYTES")
-
-    def __init__(self, **kw):
-        self.kw = kw
-
-    def __enter__(self):
-        self.saved = {n: getattr(P, n) for n in self.NAMES}
-        for n, v in self.kw.items():
-            setattr(P, n, v)
-
-    def __exit__(self, *exc):
-        for n, v in self.saved.items():
-            setattr(P, n, v)
-
-
 def careful(path: Path):
-    """Every record held back in the look-ahead and built by _build."""
-    with _Knobs(EARLY_DECISION=False, QUICK_FLUSH=False, LOOKAHEAD=10 ** 9):
-        return _parse(path)
+    """Every record held back in the look-ahead and built by the careful path."""
+    return _parse(path, ParseOptions.careful())
 
 
 def hot(path: Path, order: str | None, *, use_c: bool, chunk: int):
-    # the first read is SNIFF_BYTES: small ones too, so lines are cut at every chunk boundary
-    with _Knobs(USE_C=use_c, LOOKAHEAD=2, CHUNK_BYTES=chunk, SNIFF_BYTES=min(chunk, P.SNIFF_BYTES)):
-        return _parse(path, date_order=order)
+    # the first read is sniff_bytes: small ones too, so lines are cut at every chunk boundary
+    return _parse(path, ParseOptions(date_order=order, use_c=use_c, lookahead=2, chunk_bytes=chunk,
+                                     sniff_bytes=min(chunk, ParseOptions().sniff_bytes)))
 
 
 def test_c_hot_loop_is_built():
-    """`make setup` compiles core/_hotloop.c (a C compiler is part of the setup contract);
+    """`make setup` compiles core/parse/_hotloop.c (a C compiler is part of the setup contract);
     without it the parser still works, ~4x slower."""
-    assert P._CScanner is not None, "wachat_tui.core._hotloop is not built: run `make setup`"
+    assert hotloop.CScanner is not None, "wachat_tui.core.parse._hotloop is not built: run `make setup`"
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -192,13 +176,13 @@ def _big_export(path: Path, n: int, start: datetime) -> None:
 def held(monkeypatch):
     """How many headers each _decide call saw (the look-ahead held back)."""
     sizes: list[int] = []
-    real_decide = P._Parser._decide
+    real_decide = DateReader.decide
 
     def spy(self, groups):
         sizes.append(len(groups))
         return real_decide(self, groups)
 
-    monkeypatch.setattr(P._Parser, "_decide", spy)
+    monkeypatch.setattr(DateReader, "decide", spy)
     return sizes
 
 
@@ -206,12 +190,11 @@ def test_early_decision_changes_nothing_but_how_much_is_held_back(tmp_path, held
     """A day past the 12th settles day-first at once; the records and the info are those of
     the full look-ahead."""
     path = tmp_path / "chat.txt"
-    _big_export(path, P.LOOKAHEAD + 500, datetime(2022, 5, 10, 8, 0))
-    with _Knobs(EARLY_DECISION=True):
-        early, info_e = _parse(path)
-    with _Knobs(EARLY_DECISION=False):
-        full, info_f = _parse(path)
-    assert held[0] < 200 and held[1] >= P.LOOKAHEAD     # decided within the first days
+    lookahead = ParseOptions().lookahead
+    _big_export(path, lookahead + 500, datetime(2022, 5, 10, 8, 0))
+    early, info_e = _parse(path, ParseOptions(early_decision=True))
+    full, info_f = _parse(path, ParseOptions(early_decision=False))
+    assert held[0] < 200 and held[1] >= lookahead       # decided within the first days
     assert early == full
     assert info_e.date_order == info_f.date_order == "DMY"
     assert info_e.unparsed == info_f.unparsed
@@ -228,30 +211,49 @@ def test_early_decision_waits_while_dates_are_ambiguous(tmp_path, held):
 def test_a_typical_export_runs_through_the_c_loop(tmp_path, monkeypatch):
     path = tmp_path / "chat.txt"
     _big_export(path, 3000, datetime(2022, 5, 10, 8, 0))
-    if P._CScanner is None:
+    if hotloop.CScanner is None:
         pytest.skip("the C hot loop is not built")
     made = []
-    real = P._CScanner
+    real = hotloop.CScanner
 
     def spy(*a):
         made.append(real(*a))
         return made[-1]
 
-    monkeypatch.setattr(P, "_CScanner", spy)
+    monkeypatch.setattr(hotloop, "CScanner", spy)
     rows, _ = _parse(path)
     assert len(made) == 1 and len(rows) == 3000
-    with _Knobs(USE_C=False):
-        assert _parse(path)[0] == rows
+    assert _parse(path, ParseOptions(use_c=False))[0] == rows
+
+
+def test_the_python_loop_builds_plain_lines_by_the_quick_rule(tmp_path, monkeypatch):
+    """The quick rule (RecordBuilder.quick) is what the Python loop takes for plain one-line
+    texts: the careful path only sees the records it cannot vouch for."""
+    path = tmp_path / "chat.txt"
+    _big_export(path, 3000, datetime(2022, 5, 10, 8, 0))
+    careful_calls = []
+    real_build = RecordBuilder.build
+
+    def spy(self, dt, rest):
+        careful_calls.append(rest)
+        return real_build(self, dt, rest)
+
+    monkeypatch.setattr(RecordBuilder, "build", spy)
+    rows, _ = _parse(path, ParseOptions(use_c=False))
+    assert len(rows) == 3000
+    # "hey", "<Media omitted>", "haha 😂" and the deletion notice (4 of every 7 texts) take the
+    # quick rule once their author is known; links, brackets and two-line texts do not
+    assert len(careful_calls) < 3000 * 3 / 7 + 50
+    assert not any(r.endswith(": hey") for r in careful_calls[100:])
 
 
 @pytest.mark.parametrize("use_c", [True, False])
-def test_over_long_line_refused_in_the_hot_loop(tmp_path, monkeypatch, use_c):
-    monkeypatch.setattr(P, "MAX_MESSAGE_CHARS", 5_000)
+def test_over_long_line_refused_in_the_hot_loop(tmp_path, use_c):
     path = tmp_path / "chat.txt"
     _big_export(path, 400, datetime(2022, 5, 10, 8, 0))
     last = path.read_text(encoding="utf-8").count("\n") + 1
     with path.open("a", encoding="utf-8") as fh:
         fh.write("x" * 20_000)
-    with _Knobs(USE_C=use_c, CHUNK_BYTES=1024, SNIFF_BYTES=1024):
-        with pytest.raises(ParseError, match=rf"line {last} is longer than 5,000 characters"):
-            list(P.iter_messages(path))
+    options = ParseOptions(max_message_chars=5_000, use_c=use_c, chunk_bytes=1024, sniff_bytes=1024)
+    with pytest.raises(ParseError, match=rf"line {last} is longer than 5,000 characters"):
+        list(iter_messages(path, options))

@@ -117,35 +117,26 @@ def chat_export(draw):
 @settings(max_examples=200, deadline=None)
 @given(chat_export(), st.sampled_from([2, 5]), st.sampled_from([16, 64, 1 << 20]))
 def test_fast_paths_agree_with_the_careful_path(text, lookahead, chunk):
-    """Records through the look-ahead (every record via _build) equal the records of the hot
-    loop and of the look-ahead fast path, whatever the block size."""
-    from wachat_tui.core import parse as P
+    """Records through the look-ahead (every record via the careful path) equal the records of
+    the hot loops and of the look-ahead's quick rule, whatever the block size."""
+    from wachat_tui.core.parse import ExportInfo, ParseOptions
 
     path = _TMP / "chat_prop.txt"
     path.write_text(text, encoding="utf-8")
 
-    def rows(**kw):
+    def rows(options):
         try:
-            return [m.to_json() for m in iter_messages(path, **kw)]
+            return [m.to_json() for m in iter_messages(path, options)]
         except ParseError as exc:
             return exc.one_line()
 
-    saved = (P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION, P.SNIFF_BYTES)
+    info = ExportInfo()
     try:
-        P.QUICK_FLUSH = False
-        P.EARLY_DECISION = False
-        info = P.ExportInfo()
-        try:
-            careful = [m.to_json() for m in iter_messages(path, info=info)]
-        except ParseError as exc:
-            careful = exc.one_line()
-        order = info.date_order if not isinstance(careful, str) else None
-        P.QUICK_FLUSH = True
-        assert rows(date_order=order) == careful
-        P.LOOKAHEAD, P.CHUNK_BYTES, P.SNIFF_BYTES = lookahead, chunk, min(chunk, P.SNIFF_BYTES)
-        assert rows(date_order=order) == careful          # the C hot loop (where built)
-        P.USE_C = False
-        assert rows(date_order=order) == careful          # the Python hot loop
-    finally:
-        P.QUICK_FLUSH, P.LOOKAHEAD, P.CHUNK_BYTES, P.EARLY_DECISION, P.SNIFF_BYTES = saved
-        P.USE_C = True
+        careful = [m.to_json() for m in iter_messages(path, ParseOptions.careful(), info=info)]
+    except ParseError as exc:
+        careful = exc.one_line()
+    order = info.date_order if not isinstance(careful, str) else None
+    assert rows(ParseOptions(date_order=order, early_decision=False)) == careful
+    small = {"lookahead": lookahead, "chunk_bytes": chunk, "sniff_bytes": min(chunk, ParseOptions().sniff_bytes)}
+    assert rows(ParseOptions(date_order=order, early_decision=False, **small)) == careful   # the C hot loop
+    assert rows(ParseOptions(date_order=order, early_decision=False, use_c=False, **small)) == careful

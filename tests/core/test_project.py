@@ -29,9 +29,14 @@ def mode(path) -> int:
 def test_import_layout_contract_and_permissions(export):
     p = import_export(export, "Ana")
     assert p.name == "ben" and p.dir == paths.projects_dir() / "ben"
-    for name in ("project.json", "messages.jsonl", "exclusions.json", "stats.json",
+    assert p.files.dir == p.dir
+    for name in ("project.json", "messages.jsonl", "exclusions.json",
                  "dataset/train.jsonl", "dataset/validation.jsonl", "dataset/pairs.jsonl"):
         assert (p.dir / name).is_file(), name
+    # the style document is made the first time it is asked for (not by every import)
+    assert not p.files.stats.exists()
+    p.stats()
+    assert (p.dir / "stats.json").is_file()
     for root, dirs, files in os.walk(paths.data_home()):
         assert mode(root) == 0o700, root
         for f in files:
@@ -63,13 +68,13 @@ def test_reimport_same_file_is_a_noop(export):
 
 def test_refresh_rebuilds_and_keeps_exclusions(export):
     p = import_export(export, "Ana", name="chat")
-    victim = p.pairs()[0]["id"]
+    victim = p.pairs()[0].id
     p.set_excluded([victim])
     again = import_export(export, "Ana", name="chat", options=DatasetOptions(session_gap_minutes=30), refresh=True)
     assert not again.unchanged
     assert again.exclusions() == [victim]
     assert again.options.session_gap_minutes == 30
-    assert next(x for x in again.pairs() if x["id"] == victim)["excluded"] is True
+    assert next(x for x in again.pairs() if x.id == victim).excluded is True
     assert again.config["created"] == p.config["created"]
 
 
@@ -112,17 +117,20 @@ def test_open_missing_project():
 
 def test_set_excluded_rebuilds_dataset(export):
     p = import_export(export, "Ana", name="chat", options=DatasetOptions(validation_fraction=0))
-    target = next(x for x in p.pairs() if x["persona"] == "Ben")
-    p.set_excluded([target["id"]])
+    target = next(x for x in p.pairs() if x.persona == "Ben")
+    p.stats()
+    kept = p.stats_path.stat().st_mtime_ns
+    p.set_excluded([target.id])
+    assert p.stats_path.stat().st_mtime_ns == kept       # the style does not change with exclusions
     rows = list(atomic.read_jsonl(p.train_path))
-    msgs = [m for r in rows if r["persona"] == "Ben" and r["session"] == target["session"] for m in r["messages"]]
-    hit = [m for m in msgs if m["content"] == target["reply"]]
-    assert hit and all(m["train"] is False for m in hit)
+    msgs = [m for r in rows if r["persona"] == "Ben" and r["session"] == target.session for m in r["messages"]]
+    hit = [m for m in msgs if m["content"] == target.reply]
+    assert hit and all(m["train"] is False for m in hit) and {m["pair"] for m in hit} == {target.id}
     assert p.counts["excluded"] == 1 and Project.open("chat").counts["excluded"] == 1
-    chat = json.loads(p.stats_path.read_text())["chat"]  # stats.json agrees with project.json
+    chat = Project.open("chat").stats()["chat"]  # the stats agree with project.json
     assert chat["pairs_excluded"] == 1 and chat["pairs_train"] == p.counts["pairs_train"]
     assert p.counts == report_counts(p.last_result.report)
-    p.set_excluded([target["id"]], excluded=False)
+    p.set_excluded([target.id], excluded=False)
     assert p.exclusions() == [] and p.counts["excluded"] == 0
 
 
@@ -131,9 +139,39 @@ def test_rebuild_with_new_options_and_stats(export):
     result = p.rebuild(DatasetOptions(personas=["Ben"]))
     assert result.personas == ["Ben"] and Project.open("chat").personas == ["Ben"]
     assert {r["persona"] for r in atomic.read_jsonl(p.train_path)} == {"Ben"}
-    p.stats_path.unlink()
     doc = p.stats()
     assert p.stats_path.exists() and doc["chat"]["messages"] == 60 and set(doc["people"]) == {"Ana", "Ben"}
+    assert doc["chat"]["personas"] == ["Ben"]
+    # a new session gap changes the turns: the kept document is dropped and made again
+    p.rebuild(DatasetOptions(personas=["Ben"], session_gap_minutes=5))
+    assert not p.stats_path.exists()
+    assert p.stats()["chat"]["sessions_gap_minutes"] == 5
+
+
+def test_message_lines_are_the_json_rows(tmp_path):
+    from datetime import datetime
+
+    from wachat_tui.core.records import Message
+
+    msgs = [Message(datetime(2024, 1, 2, 3, 4, 5), None, 'He said "hi"\n\tthen\u2028left', "system"),
+            Message(datetime(2024, 1, 2, 3, 4, 5, 678), "Zoë 🌸", "\x01 ctrl é", "media", True, "IMG 1.jpg", "photo"),
+            Message(datetime(2024, 1, 2, 3, 4, 6), "A\\B", "", "text", False, "", None)]
+    for m in msgs:
+        assert m.to_json_line() == json.dumps(m.to_json(), ensure_ascii=False)
+        assert Message.from_json(json.loads(m.to_json_line())) == m.__class__.from_json(m.to_json())
+
+
+def test_pair_lines_are_the_json_rows():
+    from datetime import datetime
+
+    from wachat_tui.core.records import Pair, Utterance
+
+    pairs = [Pair("abc123", "Zoë", 3, "validation", datetime(2024, 1, 2, 3, 4, 5),
+                  (Utterance("Leo", 'say "hi"\n\tok'), Utterance("A\\B", "\u2028 😀")), "fine\x01", True),
+             Pair("def456", "Maya", 0, "train", datetime(2024, 1, 2, 3, 4, 5, 600), (), "", False)]
+    for p in pairs:
+        assert p.to_json_line() == json.dumps(p.to_json(), ensure_ascii=False)
+        assert Pair.from_json(json.loads(p.to_json_line())) == Pair.from_json(p.to_json())
 
 
 def test_atomic_write_failure_keeps_old_file(tmp_path):

@@ -85,7 +85,7 @@ def test_chat_section_counts_derive_from_report_counts():
     # chat section must agree (the chat section renames "excluded" to "pairs_excluded")
     msgs = chat("Ana: hi", "+1 Ben: hey", "+1 Ana: how are you", "+1 Ben: good", "+1 Ana: great")
     res = build_dataset(msgs, "Ana", exclusions=[])
-    res = build_dataset(msgs, "Ana", exclusions=[res.pairs[0]["id"]])
+    res = build_dataset(msgs, "Ana", exclusions=[res.pairs[0].id])
     counts = report_counts(res.report)
     assert counts["excluded"] == 1 and counts["pairs"] == res.report["pairs"]["total"]
     c = compute_stats(msgs, dataset=res, me="Ana")["chat"]

@@ -170,8 +170,8 @@ def test_held_out_prompts_cut_before_a_persona_reply():
         assert {c["author"] for c in h.context} <= {"Maya", "Leo"}
 
 
-def _built_rows(lines, me="Maya"):
-    """Rows exactly as core.dataset writes them (real system prompts), for ``lines`` of (author, text)."""
+def _built(lines, me="Maya"):
+    """Rows exactly as core.dataset writes them, and the review pairs, for ``lines`` of (author, text)."""
     from datetime import datetime, timedelta
 
     from wachat_tui.core.dataset import DatasetOptions, build_dataset
@@ -180,27 +180,32 @@ def _built_rows(lines, me="Maya"):
     t0 = datetime(2024, 3, 4, 9, 0)
     msgs = [Message(t0 + timedelta(minutes=i), a, x) for i, (a, x) in enumerate(lines)]
     res = build_dataset(msgs, me, DatasetOptions(validation_fraction=0), chat_name="Friends")
-    return [r for r in res.train if r["persona"] == me]
+    return [r for r in res.train if r["persona"] == me], res.pairs
 
 
-def test_held_out_context_names_the_partner_from_the_system_prompt():
-    # no participants known (e.g. an older project.json): the 1:1 partner's real name comes
-    # from the sample's system prompt, not the role name "user"
+def test_held_out_context_names_the_partner_from_the_row():
+    # no participants known: the 1:1 partner's real name comes from the row's partners,
+    # not the role name "user"
     from wachat_tui.train.data import held_out_prompts
 
-    rows = _built_rows([("Leo", "hey"), ("Maya", "hi!"), ("Leo", "dinner tonight?"), ("Maya", "yes pls")])
+    rows, _ = _built([("Leo", "hey"), ("Maya", "hi!"), ("Leo", "dinner tonight?"), ("Maya", "yes pls")])
     picked = held_out_prompts(rows, 1, seed=0)
     assert len(picked) == 1 and picked[0].real == "yes pls"
     assert [c["author"] for c in picked[0].context] == ["Leo", "Maya", "Leo"]
 
 
-def test_held_out_context_in_a_group_without_participants():
-    from wachat_tui.train.data import _split_user_turn, held_out_prompts
+def test_held_out_context_in_a_group_comes_from_the_pairs():
+    from wachat_tui.train.data import held_out_prompts
 
-    rows = _built_rows([("Leo", "hey all"), ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8"),
-                        ("Maya", "cool")])
-    picked = held_out_prompts(rows, 1, seed=0)
+    rows, pairs = _built([("Leo", "hey all"), ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8"),
+                          ("Maya", "cool")])
+    picked = held_out_prompts(rows, 1, seed=0, pairs=pairs)
+    # the last turns before the reply (as many as a pair keeps: PAIR_CONTEXT_TURNS = 3)
     assert [(c["author"], c["text"]) for c in picked[0].context] == [
-        ("Leo", "hey all"), ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8")]
-    # nothing known at all: the role name stays the last resort
-    assert _split_user_turn("just text", []) == [{"author": "user", "text": "just text"}]
+        ("Zoe", "hi"), ("Maya", "yo"), ("Zoe", "ok: see you at 8")]
+    # pairs.jsonl rows work the same; without any pair, names are never parsed out of the
+    # text: the other side of a group stays "user"
+    assert held_out_prompts(rows, 1, seed=0, pairs=[p.to_json() for p in pairs])[0].context == picked[0].context
+    bare = held_out_prompts(rows, 1, seed=0)[0].context
+    assert [c["author"] for c in bare] == ["user", "Maya", "user"]
+    assert bare[0]["text"] == "Leo: hey all\nZoe: hi"

@@ -85,7 +85,7 @@ async def test_review_excludes_and_includes_a_pair(home):
         exclusions = json.loads(Path(project.exclusions_path).read_text())["pairs"]
         assert exclusions == [pair.id]
         # respected by training: the reply is no longer a trained assistant turn
-        assert any(p["id"] == pair.id and p["excluded"] for p in Project.open("demo").pairs())
+        assert any(p.id == pair.id and p.excluded for p in Project.open("demo").pairs())
         await pilot.press("x")
         await settle(pilot)
         assert json.loads(Path(project.exclusions_path).read_text())["pairs"] == []

@@ -10,7 +10,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--split", choices=("train", "validation"), help="only this split")
     parser.add_argument("--limit", type=int, metavar="N", help="show at most N pairs")
     parser.add_argument("--context", type=int, metavar="N", default=3,
-                        help="context turns to show before each reply (default 3)")
+                        help="context turns to show before each reply (default 3, the most a pair keeps)")
     parser.add_argument("--excluded", action="store_true", help="only pairs excluded in review")
     parser.add_argument("--json", action="store_true", help="one JSON object per pair, one per line")
     parser.add_argument("--exclude", nargs="+", metavar="ID", help="exclude these pairs from training, rebuild")
@@ -35,7 +35,7 @@ def run(args) -> int:
     if args.limit is not None and args.limit < 0:
         raise ProjectError("--limit must be 0 or more")
     if args.exclude or args.include:
-        known = {p["id"] for p in project.pairs()}
+        known = {p.id for p in project.pairs()}
         ids = (args.exclude or []) + (args.include or [])
         unknown = [i for i in ids if i not in known]
         if unknown:
@@ -53,11 +53,11 @@ def run(args) -> int:
     pairs = project.pairs()
     if args.persona:
         persona = resolve_name(args.persona, project.participants, "--persona")
-        pairs = [p for p in pairs if p["persona"] == persona]
+        pairs = [p for p in pairs if p.persona == persona]
     if args.split:
-        pairs = [p for p in pairs if p["split"] == args.split]
+        pairs = [p for p in pairs if p.split == args.split]
     if args.excluded:
-        pairs = [p for p in pairs if p["excluded"]]
+        pairs = [p for p in pairs if p.excluded]
     total = len(pairs)
     if args.limit is not None:
         pairs = pairs[: args.limit]
@@ -65,18 +65,18 @@ def run(args) -> int:
     out = sys.stdout
     if args.json:
         for p in pairs:
-            out.write(json.dumps(p, ensure_ascii=False) + "\n")
+            out.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
         return 0
     for p in pairs:
-        flags = " · EXCLUDED" if p["excluded"] else ""
-        out.write(f"── {p['id']} · {p['persona']} · session {p['session']} · {p['split']} · "
-                  f"{p['time'].replace('T', ' ')[:16]}{flags}\n")
-        ctx = p["context"][-args.context:] if args.context > 0 else []
+        flags = " · EXCLUDED" if p.excluded else ""
+        out.write(f"── {p.id} · {p.persona} · session {p.session} · {p.split} · "
+                  f"{p.time:%Y-%m-%d %H:%M}{flags}\n")
+        ctx = p.context[-args.context:] if args.context > 0 else ()
         for turn in ctx:
-            label = f"  {turn['author']}: "
-            out.write(_indent(turn["text"], label, " " * len(label)) + "\n")
-        label = f"→ {p['persona']}: "
-        out.write(_indent(p["reply"], label, " " * len(label)) + "\n\n")
+            label = f"  {turn.author}: "
+            out.write(_indent(turn.text, label, " " * len(label)) + "\n")
+        label = f"→ {p.persona}: "
+        out.write(_indent(p.reply, label, " " * len(label)) + "\n\n")
     shown = len(pairs)
     out.write(f"{shown:,} of {total:,} pair(s)" + (" (use --limit to see more)" if shown < total else "") + "\n")
     return 0

@@ -44,13 +44,31 @@ def write_json(path: Path, obj) -> None:
         fh.write("\n")
 
 
+#: json.dumps(row, ensure_ascii=False) without building an encoder for every row
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
 def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
+    """One JSON object per line (``json.dumps(row, ensure_ascii=False)``); returns the count."""
+    return write_lines(path, map(_encode, rows))
+
+
+def write_lines(path: Path, lines: Iterable[str], batch: int = 2000) -> int:
+    """Text lines (each without its line end), written in batches; returns the count."""
     n = 0
     with atomic_open(path) as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False))
-            fh.write("\n")
-            n += 1
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= batch:
+                chunk.append("")
+                fh.write("\n".join(chunk))
+                n += len(chunk) - 1
+                chunk.clear()
+        if chunk:
+            chunk.append("")
+            fh.write("\n".join(chunk))
+            n += len(chunk) - 1
     return n
 
 

@@ -206,6 +206,11 @@ class RunFiles:
         return max(found)[1] if found else None
 
 
+def state_file(data_home: Path) -> Path:
+    """The app's own state (``{"last_project": name}``), beside the projects folder."""
+    return Path(data_home) / "state.json"
+
+
 # --------------------------------------------------------------------------- JSON reading
 class DamagedFile(WachatError):
     """A wachat file exists but is not what it should be (torn, edited by hand, wrong type)."""

@@ -1,24 +1,20 @@
 """A project on disk: one imported chat with its messages, dataset, stats, runs and models.
 
-Layout (folders 0700, files 0600, every file written atomically)::
-
-    <data_home>/projects/<name>/
-      project.json      name, source (file, sha256, size), me, personas, participants,
-                        is_group, chat_name, parse info, dataset options, counts
-      messages.jsonl    the parsed messages (Message.to_json rows)
-      dataset/train.jsonl, dataset/validation.jsonl, dataset/pairs.jsonl
-      exclusions.json   {"pairs": [ids excluded in review]}
-      stats.json        the style document (``wachat stats --json``)
-      runs/ models/ chat.sqlite   written by training, export and chat
-    <data_home>/state.json  {"last_project": name}
+Where each file lives is :class:`~wachat_tui.core.layout.ProjectFiles`' business (folders
+0700, files 0600, every file written atomically): ``project.json`` (name, source file, sha256
+and size, me, personas, participants, is_group, chat_name, parse info, dataset options,
+counts), ``messages.jsonl`` (Message.to_json rows), ``dataset/`` (train, validation, pairs),
+``exclusions.json`` and ``stats.json``; ``<data_home>/state.json`` remembers the last project.
 
 A new project is assembled in a hidden temporary folder and renamed into place, so an
 import that fails leaves nothing behind; ``project.json`` is always the last file written.
+The style document (``stats.json``) is computed the first time it is asked for and kept
+until the messages, the session gap or the media option change; its training-set sizes are
+always the project's current counts.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -27,13 +23,13 @@ from pathlib import Path
 from typing import Iterable
 
 from .. import paths
-from ..errors import ProjectError
+from ..errors import ProjectError, WachatError
 from . import atomic
-from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts
+from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, split_sessions
+from .layout import ProjectFiles, read_json_object, state_file
 from .names import resolve_name, slugify
-from .records import Message
+from .records import Message, Pair
 
-PROJECT_FILE = "project.json"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -57,24 +53,19 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise ProjectError(f"cannot read {path}: {exc}", "the file is damaged; re-import the chat with --refresh") from None
-    if not isinstance(data, dict):
-        raise ProjectError(f"{path} is not a JSON object", "re-import the chat with --refresh")
-    return data
+def _read_object(path: Path) -> dict:
+    """A JSON object file of the project (FileNotFoundError when absent, a one-line
+    WachatError when damaged)."""
+    return read_json_object(path)
 
 
 class Project:
     """An imported chat. Open one with :meth:`open`; create one with :func:`import_export`."""
 
     def __init__(self, directory: Path, config: dict):
-        self.dir = Path(directory)
+        self.files = ProjectFiles(directory)
+        """Where this project's files are."""
+        self.dir = self.files.dir
         self.config = config
         self.unchanged = False
         """Set by :func:`import_export` when the same file was imported again (a no-op)."""
@@ -85,13 +76,13 @@ class Project:
     @classmethod
     def open(cls, name: str) -> "Project":
         validate_name(name)
-        directory = paths.projects_dir() / name
+        files = ProjectFiles(paths.projects_dir() / name)
         try:
-            config = _read_json(directory / PROJECT_FILE)
+            config = _read_object(files.project_json)
         except FileNotFoundError:
             raise ProjectError(f"no project named {name!r}",
                                "`wachat projects` lists them; `wachat import FILE --me NAME` creates one") from None
-        return cls(directory, config)
+        return cls(files.dir, config)
 
     @classmethod
     def list(cls) -> list["Project"]:
@@ -100,18 +91,19 @@ class Project:
         found = []
         if root.is_dir():
             for child in sorted(root.iterdir()):
-                if child.name.startswith(".") or not (child / PROJECT_FILE).is_file():
+                files = ProjectFiles(child)
+                if child.name.startswith(".") or not files.is_project():
                     continue
                 try:
-                    found.append(cls(child, _read_json(child / PROJECT_FILE)))
-                except (ProjectError, FileNotFoundError):
-                    continue
+                    found.append(cls(child, _read_object(files.project_json)))
+                except (WachatError, FileNotFoundError):
+                    continue   # damaged or half-deleted: not listed
         found.sort(key=lambda p: p.config.get("updated", ""), reverse=True)
         return found
 
     @classmethod
     def exists(cls, name: str) -> bool:
-        return (paths.projects_dir() / validate_name(name) / PROJECT_FILE).is_file()
+        return ProjectFiles(paths.projects_dir() / validate_name(name)).is_project()
 
     # -- configuration -----------------------------------------------------------------
     @property
@@ -146,42 +138,42 @@ class Project:
     def counts(self) -> dict:
         return dict(self.config.get("counts", {}))
 
-    # -- paths ---------------------------------------------------------------------------
+    # -- paths (shortcuts to ``files``) -----------------------------------------------------
     @property
     def messages_path(self) -> Path:
-        return self.dir / "messages.jsonl"
+        return self.files.messages
 
     @property
     def dataset_dir(self) -> Path:
-        return self.dir / "dataset"
+        return self.files.dataset_dir
 
     @property
     def train_path(self) -> Path:
-        return self.dataset_dir / "train.jsonl"
+        return self.files.train
 
     @property
     def validation_path(self) -> Path:
-        return self.dataset_dir / "validation.jsonl"
+        return self.files.validation
 
     @property
     def pairs_path(self) -> Path:
-        return self.dataset_dir / "pairs.jsonl"
+        return self.files.pairs
 
     @property
     def exclusions_path(self) -> Path:
-        return self.dir / "exclusions.json"
+        return self.files.exclusions
 
     @property
     def stats_path(self) -> Path:
-        return self.dir / "stats.json"
+        return self.files.stats
 
     @property
     def runs_dir(self) -> Path:
-        return self.dir / "runs"
+        return self.files.runs_dir
 
     @property
     def models_dir(self) -> Path:
-        return self.dir / "models"
+        return self.files.models_dir
 
     # -- data ----------------------------------------------------------------------------
     def messages(self) -> list[Message]:
@@ -193,15 +185,19 @@ class Project:
             raise ProjectError(f"project {self.name!r}: messages.jsonl is damaged ({exc})",
                                "re-import the chat with --refresh") from None
 
-    def pairs(self) -> list[dict]:
+    def pairs(self) -> list[Pair]:
+        """The review pairs of the current dataset (``dataset/pairs.jsonl``)."""
         try:
-            return list(atomic.read_jsonl(self.pairs_path))
+            return [Pair.from_json(row) for row in atomic.read_jsonl(self.files.pairs)]
         except FileNotFoundError:
             return []
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProjectError(f"project {self.name!r}: pairs.jsonl is damaged ({exc})",
+                               "rebuild it: wachat import … --refresh") from None
 
     def exclusions(self) -> list[str]:
         try:
-            data = _read_json(self.exclusions_path)
+            data = _read_object(self.files.exclusions)
         except FileNotFoundError:
             return []
         return [str(x) for x in data.get("pairs", [])]
@@ -215,7 +211,7 @@ class Project:
         else:
             drop = set(ids)
             merged = [i for i in current if i not in drop]
-        atomic.write_json(self.exclusions_path, {"pairs": merged})
+        atomic.write_json(self.files.exclusions, {"pairs": merged})
         return self.rebuild()
 
     def build(self, options: DatasetOptions | None = None) -> DatasetResult:
@@ -224,57 +220,67 @@ class Project:
                              chat_name=self.chat_name, participants=self.participants)
 
     def rebuild(self, options: DatasetOptions | None = None) -> DatasetResult:
-        """Rebuild dataset files and stats (with new options if given); keeps exclusions."""
+        """Rebuild the dataset files (with new options if given); keeps exclusions."""
         options = (options or self.options).validate()
+        before = self.options
         messages = self.messages()
         result = build_dataset(messages, self.me, options, self.exclusions(),
                                chat_name=self.chat_name, participants=self.participants)
-        _write_outputs(self.dir, messages, result, self.me)
+        _write_outputs(self.files, messages, result)
+        if _style_inputs(options) != _style_inputs(before):
+            self.files.stats.unlink(missing_ok=True)
         self.config.update({
             "options": options.to_dict(),
             "personas": result.personas,
             "counts": report_counts(result.report),
             "updated": _now(),
         })
-        atomic.write_json(self.dir / PROJECT_FILE, self.config)
+        atomic.write_json(self.files.project_json, self.config)
         self.last_result = result
         return result
 
     def stats(self) -> dict:
-        """The style document (cached in stats.json; recomputed when missing)."""
-        try:
-            return _read_json(self.stats_path)
-        except (FileNotFoundError, ProjectError):
-            pass
-        from .stats import compute_stats
+        """The style document: computed on first use and kept in stats.json (it only changes
+        with the messages, the session gap and the media option); the chat section's
+        training-set sizes are the project's current counts."""
+        from .stats import chat_counts, compute_stats
 
-        result = self.build()
-        doc = compute_stats(self.messages(), result.sessions, gap_minutes=self.options.session_gap_minutes,
-                            dataset=result, me=self.me)
-        atomic.write_json(self.stats_path, doc)
+        try:
+            doc = _read_object(self.files.stats)
+        except (FileNotFoundError, WachatError):
+            options = self.options
+            messages = self.messages()
+            sessions = split_sessions(messages, options.session_gap_minutes, options.media)
+            doc = compute_stats(messages, sessions, gap_minutes=options.session_gap_minutes, me=self.me)
+            atomic.write_json(self.files.stats, doc)
+        chat = doc.get("chat")
+        if isinstance(chat, dict) and self.counts:
+            chat.update(chat_counts(self.counts))
+            chat["personas"] = self.personas
         return doc
 
     def __repr__(self) -> str:
         return f"Project({self.name!r})"
 
 
+def _style_inputs(options: DatasetOptions) -> tuple:
+    """What the style document depends on besides the messages."""
+    return options.session_gap_minutes, options.media
+
+
 # ---------------------------------------------------------------------- writing
 
 
-def _write_outputs(directory: Path, messages: list[Message], result: DatasetResult, me: str,
+def _write_outputs(files: ProjectFiles, messages: list[Message], result: DatasetResult,
                    write_messages: bool = False) -> None:
-    from .stats import compute_stats
-
-    paths.ensure_private_dir(directory)
-    paths.ensure_private_dir(directory / "dataset")
+    """The dataset files (and the messages, for an import)."""
+    paths.ensure_private_dir(files.dir)
+    paths.ensure_private_dir(files.dataset_dir)
     if write_messages:
-        atomic.write_jsonl(directory / "messages.jsonl", (m.to_json() for m in messages))
-    atomic.write_jsonl(directory / "dataset" / "train.jsonl", result.train)
-    atomic.write_jsonl(directory / "dataset" / "validation.jsonl", result.validation)
-    atomic.write_jsonl(directory / "dataset" / "pairs.jsonl", result.pairs)
-    doc = compute_stats(messages, result.sessions, gap_minutes=result.report["session_gap_minutes"],
-                        dataset=result, me=me)
-    atomic.write_json(directory / "stats.json", doc)
+        atomic.write_lines(files.messages, (m.to_json_line() for m in messages))
+    atomic.write_jsonl(files.train, result.train)
+    atomic.write_jsonl(files.validation, result.validation)
+    atomic.write_lines(files.pairs, (p.to_json_line() for p in result.pairs))
 
 
 def import_export(path: str | Path, me: str, name: str | None = None,
@@ -358,12 +364,13 @@ def import_export(path: str | Path, me: str, name: str | None = None,
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".importing", dir=root))
         try:
             tmp.chmod(0o700)
-            _write_outputs(tmp, messages, result, me, write_messages=True)
-            atomic.write_json(tmp / "exclusions.json", {"pairs": []})
-            atomic.write_json(tmp / PROJECT_FILE, config)
+            files = ProjectFiles(tmp)
+            _write_outputs(files, messages, result, write_messages=True)
+            atomic.write_json(files.exclusions, {"pairs": []})
+            atomic.write_json(files.project_json, config)
             if final.exists():
                 # a folder without project.json (an interrupted, older import): replace it
-                if (final / PROJECT_FILE).exists():
+                if ProjectFiles(final).is_project():
                     raise ProjectError(f"project {name!r} already exists", "choose another --project name")
                 shutil.rmtree(final)
             tmp.rename(final)
@@ -371,10 +378,12 @@ def import_export(path: str | Path, me: str, name: str | None = None,
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     else:
-        _write_outputs(final, messages, result, me, write_messages=True)
-        if not existing.exclusions_path.exists():
-            atomic.write_json(final / "exclusions.json", {"pairs": []})
-        atomic.write_json(final / PROJECT_FILE, config)
+        files = ProjectFiles(final)
+        _write_outputs(files, messages, result, write_messages=True)
+        files.stats.unlink(missing_ok=True)      # new messages: the style document is stale
+        if not files.exclusions.exists():
+            atomic.write_json(files.exclusions, {"pairs": []})
+        atomic.write_json(files.project_json, config)
     set_last_project(name)
     project = Project(final, config)
     project.last_result = result
@@ -395,14 +404,14 @@ def _unique_name(base: str) -> str:
 
 
 def _state_path() -> Path:
-    return paths.data_home() / "state.json"
+    return state_file(paths.data_home())
 
 
 def last_project() -> str | None:
     """Name of the project used last (None if none, or if it has been deleted)."""
     try:
-        name = _read_json(_state_path()).get("last_project")
-    except (FileNotFoundError, ProjectError):
+        name = _read_object(_state_path()).get("last_project")
+    except (FileNotFoundError, WachatError):
         return None
     if isinstance(name, str) and _NAME_RE.match(name) and Project.exists(name):
         return name
@@ -413,8 +422,8 @@ def set_last_project(name: str) -> None:
     paths.ensure_private_dir(paths.data_home())
     state = {}
     try:
-        state = _read_json(_state_path())
-    except (FileNotFoundError, ProjectError):
+        state = _read_object(_state_path())
+    except (FileNotFoundError, WachatError):
         pass
     state["last_project"] = name
     atomic.write_json(_state_path(), state)

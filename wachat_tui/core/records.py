@@ -1,8 +1,17 @@
-"""The records every stage passes along. Frozen dataclasses; JSON in the parse contract."""
+"""The records every stage passes along: frozen dataclasses and named tuples (immutable,
+typed); JSON in the parse contract.
+
+Training samples are not a record type here: a sample is a row of ``dataset/train.jsonl`` —
+``{"id", "persona", "session", "partners", "chat", "messages"}``, each message
+``{"role", "content", "train", "pair"}`` — read as it is by ``datasets`` and the trainer
+(see :mod:`wachat_tui.core.dataset`).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring as _json_str   # the json module's own escaper
+from typing import NamedTuple
 
 # Message kinds (the `kind` field of `wachat parse --jsonl`).
 TEXT = "text"
@@ -48,6 +57,20 @@ class Message:
             row["media_type"] = self.media_type
         return row
 
+    def to_json_line(self) -> str:
+        """``json.dumps(self.to_json(), ensure_ascii=False)``, character for character, at a
+        third of the cost: ``messages.jsonl`` holds one line per message."""
+        author = "null" if self.author is None else _json_str(self.author)
+        line = (f'{{"time": "{self.time.isoformat(timespec="seconds")}", "author": {author}, '
+                f'"text": {_json_str(self.text)}, "kind": {_json_str(self.kind)}')
+        if self.edited:
+            line += ', "edited": true'
+        if self.attachment:
+            line += f', "attachment": {_json_str(self.attachment)}'
+        if self.media_type:
+            line += f', "media_type": {_json_str(self.media_type)}'
+        return line + "}"
+
     @classmethod
     def from_json(cls, row: dict) -> "Message":
         return cls(
@@ -88,33 +111,64 @@ class Session:
         return self.turns[-1].end
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
-    """Context → reply: the review view of one persona turn inside a training sample."""
+class Utterance(NamedTuple):
+    """Who said what: one turn as review and the held-out prompts show it (``pairs.jsonl``'s
+    context items)."""
+
+    author: str
+    text: str
+
+
+class Pair(NamedTuple):
+    """Context → reply: one persona turn the dataset trains on (or would, had review not
+    excluded it). A row of ``dataset/pairs.jsonl``. (A named tuple rather than a frozen
+    dataclass: a big chat has ~100k of them, and a tuple is made several times faster.)"""
 
     id: str
-    session: int
+    """Stable id (persona, time, raw reply): exclusions survive rebuilds and option changes."""
     persona: str
-    context: tuple[Turn, ...]
-    reply: Turn
+    session: int
     split: str  # "train" | "validation"
+    time: datetime
+    """When the reply started."""
+    context: tuple[Utterance, ...]
+    """The turns before the reply in its sample (the last few, oldest first)."""
+    reply: str
+    """The reply as trained on (tags, redaction)."""
     excluded: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One chat in the `messages` format for one persona (a session or a window of one)."""
-
-    id: str
-    persona: str
-    session: int
-    split: str
-    messages: tuple[dict, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict:
         return {
             "id": self.id,
             "persona": self.persona,
             "session": self.session,
-            "messages": list(self.messages),
+            "split": self.split,
+            "time": self.time.isoformat(timespec="seconds"),
+            "context": [{"author": u.author, "text": u.text} for u in self.context],
+            "reply": self.reply,
+            "excluded": self.excluded,
         }
+
+    def to_json_line(self) -> str:
+        """``json.dumps(self.to_json(), ensure_ascii=False)``, character for character, at
+        half the cost: ``pairs.jsonl`` holds one line per pair."""
+        context = ", ".join(f'{{"author": {_json_str(u.author)}, "text": {_json_str(u.text)}}}'
+                            for u in self.context)
+        return (f'{{"id": {_json_str(self.id)}, "persona": {_json_str(self.persona)}, '
+                f'"session": {int(self.session)}, "split": {_json_str(self.split)}, '
+                f'"time": "{self.time.isoformat(timespec="seconds")}", "context": [{context}], '
+                f'"reply": {_json_str(self.reply)}, "excluded": {"true" if self.excluded else "false"}}}')
+
+    @classmethod
+    def from_json(cls, row: dict) -> "Pair":
+        return cls(
+            id=str(row["id"]),
+            persona=str(row.get("persona", "")),
+            session=int(row.get("session", 0)),
+            split=str(row.get("split", "train")),
+            time=datetime.fromisoformat(row["time"]),
+            context=tuple(Utterance(str(c.get("author", "")), str(c.get("text", "")))
+                          for c in row.get("context") or ()),
+            reply=str(row.get("reply", "")),
+            excluded=bool(row.get("excluded", False)),
+        )

@@ -150,8 +150,12 @@ def dataset_chat_counts(report: dict) -> dict:
     """The chat section's training-set sizes, derived from :func:`~wachat_tui.core.dataset.report_counts`."""
     from .dataset import report_counts
 
-    counts = report_counts(report)
-    return {chat_key: counts[key] for chat_key, key in CHAT_COUNT_KEYS}
+    return chat_counts(report_counts(report))
+
+
+def chat_counts(counts: dict) -> dict:
+    """The chat section's training-set sizes from a project's counts (``report_counts``)."""
+    return {chat_key: counts[key] for chat_key, key in CHAT_COUNT_KEYS if key in counts}
 
 
 def compute_stats(
@@ -176,9 +180,23 @@ def compute_stats(
     counts = Counter(m.author for m in authored)
     names = [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
+    # one pass to group by person (not a pass per person: a big group has hundreds)
+    by_author: dict[str, list[Message]] = {name: [] for name in names}
+    for m in authored:
+        by_author[m.author].append(m)
+    turns_by_author: dict[str, list] = {name: [] for name in names}
+    replies_by_author: dict[str, list[float]] = {name: [] for name in names}
+    for s in sessions:
+        for t in s.turns:
+            if t.author in turns_by_author:
+                turns_by_author[t.author].append(t)
+        for a, b in zip(s.turns, s.turns[1:]):
+            if b.author != a.author and b.author in replies_by_author:
+                replies_by_author[b.author].append((b.start - a.end).total_seconds())
+
     people: dict[str, dict] = {}
     for name in names:
-        mine = [m for m in authored if m.author == name]
+        mine = by_author[name]
         texts = [m.text for m in mine if m.kind == records.TEXT and m.text.strip()]
         chars = [len(t) for t in texts]
         word_lists = [words(t) for t in texts]
@@ -192,8 +210,10 @@ def compute_stats(
         questions = 0
         cased = lower_all = 0
         starts = lower_start = 0
-        word_counter: Counter = Counter()
-        grams = {2: Counter(), 3: Counter()}
+        all_words: Counter = Counter()
+        laugh_words: Counter = Counter()
+        pairs: Counter = Counter()
+        triples: Counter = Counter()
         for text, ws in zip(texts, word_lists):
             found = find_emoji(text)
             if found:
@@ -213,23 +233,25 @@ def compute_stats(
             if first is not None and (first.group(0).isupper() or first.group(0).islower()):
                 starts += 1
                 lower_start += first.group(0).islower()
-            laugh_set = set(laughs)
-            for w in ws:
-                if w not in STOPWORDS and w not in laugh_set:
-                    word_counter[w] += 1
-            stop = [w in STOPWORDS for w in ws]
-            for size, counter in ((2, grams[2]), (3, grams[3])):
-                for i in range(len(ws) - size + 1):
-                    if all(stop[i:i + size]):
-                        continue
-                    counter[" ".join(ws[i:i + size])] += 1
+            # counted in C here; stopwords, a text's own laughs and all-stopword phrases are
+            # taken out once at the end (words hold no spaces: joining them is one-to-one)
+            all_words.update(ws)
+            if laughs:
+                laugh_set = set(laughs)
+                laugh_words.update(w for w in ws if w in laugh_set)
+            if len(ws) > 1:
+                pairs.update(zip(ws, ws[1:]))
+                if len(ws) > 2:
+                    triples.update(zip(ws, ws[1:], ws[2:]))
+        word_counter = Counter({w: n - laugh_words[w] for w, n in all_words.items()
+                                if w not in STOPWORDS and n > laugh_words[w]})
+        # only phrases said at least twice can be top phrases (_top_phrases)
+        grams = {size: Counter({" ".join(g): n for g, n in counted.items()
+                                if n >= 2 and not all(w in STOPWORDS for w in g)})
+                 for size, counted in ((2, pairs), (3, triples))}
 
-        turns = [t for s in sessions for t in s.turns if t.author == name]
-        reply_secs = [
-            (b.start - a.end).total_seconds()
-            for s in sessions for a, b in zip(s.turns, s.turns[1:])
-            if b.author == name and a.author != name
-        ]
+        turns = turns_by_author[name]
+        reply_secs = replies_by_author[name]
         media = Counter(m.media_type or "other" for m in mine if m.kind == records.MEDIA)
         kinds = Counter(m.kind for m in mine)
         hours = [0] * 24

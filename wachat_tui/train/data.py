@@ -14,7 +14,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import WachatError
 
@@ -216,10 +216,18 @@ class HeldOut:
 
 
 def held_out_prompts(samples: Sequence[dict], n: int, seed: int, participants: Sequence[str] = (),
-                     context_turns: int = 6) -> list[HeldOut]:
+                     context_turns: int = 6, *, pairs: Mapping[str, Any] | Iterable[Any] = ()) -> list[HeldOut]:
     """Pick ``n`` validation chats (fixed by ``seed``) and cut each before its last persona reply.
 
-    Personas alternate when several are trained (Maya, Leo, Maya, …) so each one is shown."""
+    Personas alternate when several are trained (Maya, Leo, Maya, …) so each one is shown.
+    The display context is structured data, never names parsed back out of text: the reply's
+    review pair (``pairs``: the project's :class:`~wachat_tui.core.records.Pair` records or
+    ``pairs.jsonl`` rows, found by the message's ``pair`` id) says who said what; without it,
+    the row's ``partners`` name the other side of a 1:1 chat (``participants``, for rows
+    written before rows named them). A group's user turn whose pair is unknown shows as
+    ``"user"``.
+    """
+    by_id = _pairs_by_id(pairs)
     candidates = []
     for row in samples:
         msgs = row.get("messages") or []
@@ -241,46 +249,35 @@ def held_out_prompts(samples: Sequence[dict], n: int, seed: int, participants: S
     for row, last in order:
         msgs = row["messages"]
         persona = row.get("persona") or "assistant"
-        partners = [p for p in participants if p != persona] or _prompt_partners(persona, msgs)
         prompt = clean_messages(msgs[:last])
-        context = []
-        for m in prompt:
-            if m["role"] == "system":
-                continue
-            if m["role"] == "assistant":
-                context.append({"author": persona, "text": m["content"]})
-            else:
-                context.extend(_split_user_turn(m["content"], partners))
+        pair = by_id.get(msgs[last].get("pair"))
+        if pair is not None:
+            context = [{"author": author, "text": text} for author, text in pair]
+        else:
+            context = _row_context(row, last, persona, participants)
         picked.append(HeldOut(persona=persona, messages=prompt, real=msgs[last]["content"],
                               context=context[-context_turns:]))
     return picked
 
 
-def _prompt_partners(persona: str, msgs: Sequence[dict]) -> list[str]:
-    """The partners a sample's system prompt names (``[]`` when it names none exactly)."""
-    from ..core.dataset import prompt_partners
-
-    system = next((m for m in msgs if m.get("role") == "system"), None)
-    if system is None or persona == "assistant":
-        return []
-    return prompt_partners(persona, str(system.get("content") or ""))
-
-
-def _split_user_turn(text: str, partners: Sequence[str]) -> list[dict]:
-    """A user turn is the partner's text in a 1:1 chat, or "Name: text" lines in a group.
-
-    ``partners`` come from the project's participants or the sample's system prompt
-    (:func:`_prompt_partners`); the role name "user" is the last resort when neither is known.
-    """
-    if len(partners) == 1:
-        return [{"author": partners[0], "text": text}]
-    out: list[dict[str, Any]] = []
-    for line in text.split("\n"):
-        name, sep, rest = line.partition(": ")
-        if sep and (not partners or name in partners):
-            out.append({"author": name, "text": rest})
-        elif out:
-            out[-1]["text"] += "\n" + line
+def _pairs_by_id(pairs) -> dict[str, list[tuple[str, str]]]:
+    """pair id → its context as (author, text), from Pair records or pairs.jsonl rows."""
+    items = pairs.values() if isinstance(pairs, Mapping) else pairs
+    out = {}
+    for p in items:
+        if isinstance(p, dict):
+            out[p.get("id")] = [(str(c.get("author", "")), str(c.get("text", ""))) for c in p.get("context") or ()]
         else:
-            out.append({"author": partners[0] if partners else "user", "text": line})
+            out[p.id] = [(u.author, u.text) for u in p.context]
     return out
+
+
+def _row_context(row: dict, last: int, persona: str, participants: Sequence[str]) -> list[dict]:
+    """The context of a reply from its row alone: the persona's messages, and the other
+    side's when one person is on it."""
+    partners = row.get("partners")
+    if partners is None:
+        partners = [p for p in participants if p != persona]
+    other = partners[0] if len(partners) == 1 else "user"
+    return [{"author": persona if m["role"] == "assistant" else other, "text": m["content"]}
+            for m in clean_messages(row["messages"][:last]) if m["role"] != "system"]

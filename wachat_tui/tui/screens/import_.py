@@ -16,6 +16,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from ...core.names import slugify
+from ...errors import WachatError
 from ..messages import DatasetPreviewed, ExportParsed, ExportParseFailed, ProjectImported, TaskFailed
 from ..util import one_line, plural, short_path
 from ..widgets.charts import hbar
@@ -146,7 +147,7 @@ class ImportScreen(PaneScreen):
             from ...core.parse import parse_export
 
             parsed = parse_export(path)
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(ExportParseFailed(str(path), one_line(exc)))
             return
         self.post_message(ExportParsed(str(path), parsed))
@@ -206,7 +207,7 @@ class ImportScreen(PaneScreen):
                 src = (p.config.get("source") or {}).get("file")
                 if src and Path(src).resolve() == Path(path).resolve():
                     return p.name
-        except Exception:
+        except (WachatError, OSError):
             return None
         return None
 
@@ -288,7 +289,7 @@ class ImportScreen(PaneScreen):
         try:
             options = self.options()
             options.validate()
-        except Exception as exc:
+        except WachatError as exc:
             self.query_one("#dataset-preview", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
             return
         self.query_one("#dataset-preview", Static).update(Text("Building the dataset…", style="italic"))
@@ -300,7 +301,7 @@ class ImportScreen(PaneScreen):
             from ...core.dataset import build_dataset
 
             result = build_dataset(messages, me, options)
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(DatasetPreviewed(token, {"error": one_line(exc)}))
             return
         self.post_message(DatasetPreviewed(token, dict(getattr(result, "report", {}) or {})))
@@ -326,7 +327,7 @@ class ImportScreen(PaneScreen):
         try:
             options = self.options()
             options.validate()
-        except Exception as exc:
+        except WachatError as exc:
             self.notify(one_line(exc), severity="error")
             return
         name = slugify(self.query_one("#project-name", Input).value or "chat")
@@ -334,7 +335,7 @@ class ImportScreen(PaneScreen):
             from ...core.project import Project
 
             exists = Project.exists(name)
-        except Exception as exc:
+        except WachatError as exc:
             self.notify(one_line(exc), severity="error")
             return
         if exists and self._existing_project_for(str(self.path)) != name:
@@ -362,7 +363,7 @@ class ImportScreen(PaneScreen):
             # the same file again: refresh (new options or "me"), keeping review exclusions
             refresh = Project.exists(name)
             project = import_export(path, me, name=name, options=options, refresh=refresh)
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(TaskFailed("import", one_line(exc)))
             return
         self.post_message(ProjectImported(project.name))

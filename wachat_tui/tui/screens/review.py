@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
 from textual.widgets import Checkbox, ContentSwitcher, Input, Label, Select, Static
 
+from ...errors import WachatError
 from ..messages import DatasetPreviewed, TaskFailed
 from ..util import one_line
 from ..widgets.pair_table import PairRow, PairTable
@@ -98,8 +99,8 @@ class ReviewScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="review-load")
     def _load(self, project) -> None:
         try:
-            rows = [PairRow.from_any(p) for p in project.pairs()]
-        except Exception as exc:
+            rows = [PairRow.from_pair(p) for p in project.pairs()]
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(TaskFailed("loading pairs", one_line(exc)))
             return
         rows.sort(key=lambda r: (r.session, r.time, r.persona))
@@ -107,8 +108,8 @@ class ReviewScreen(PaneScreen):
         try:
             stats = project.stats()
             lengths = lengths_by_person(project.messages())
-        except Exception:
-            stats = None
+        except (WachatError, OSError):
+            stats = None          # the cards say "No stats yet"; the pairs still show
         self.app.call_from_thread(self._loaded, project, rows, stats, lengths)
 
     def _loaded(self, project, rows: list[PairRow], stats, lengths: dict) -> None:
@@ -221,7 +222,7 @@ class ReviewScreen(PaneScreen):
         try:
             with self._exclusion_lock:  # one read-modify-write of exclusions.json at a time
                 project.set_excluded([pair_id], excluded=excluded)
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(TaskFailed("saving the exclusion", one_line(exc)))
 
     def action_search(self) -> None:
@@ -292,7 +293,7 @@ class ReviewScreen(PaneScreen):
         try:
             options = self._options_from_widgets()
             options.validate()
-        except Exception as exc:
+        except WachatError as exc:
             self.query_one("#pair-count", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
             return
         self._preview_token += 1
@@ -313,7 +314,7 @@ class ReviewScreen(PaneScreen):
             result = build_dataset(self._messages_cache, project.me, options, exclusions,
                                    chat_name=project.chat_name, participants=project.participants)
             report = dict(getattr(result, "report", {}) or {})
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             report = {"error": one_line(exc)}
         self.post_message(DatasetPreviewed(token, report))
 
@@ -331,7 +332,7 @@ class ReviewScreen(PaneScreen):
         try:
             options = self._options_from_widgets()
             options.validate()
-        except Exception as exc:
+        except WachatError as exc:
             self.notify(one_line(exc), severity="error")
             return
         self.query_one("#pair-count", Static).update(Text("Rebuilding the dataset…", style="italic"))
@@ -341,7 +342,7 @@ class ReviewScreen(PaneScreen):
     def _rebuild(self, project, options) -> None:
         try:
             project.rebuild(options=options)
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(TaskFailed("rebuilding the dataset", one_line(exc)))
             return
         self.app.call_from_thread(self._rebuilt, project)

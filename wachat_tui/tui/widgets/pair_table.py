@@ -5,10 +5,15 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from ...core.records import Pair
 
 
 @dataclass
 class PairRow:
+    """A pair as the table shows it (``excluded`` changes as the user toggles it)."""
+
     id: str
     persona: str
     session: int
@@ -19,19 +24,9 @@ class PairRow:
     excluded: bool
 
     @classmethod
-    def from_any(cls, p) -> "PairRow":
-        """A pairs.jsonl row (dict) or a ``records.Pair``."""
-        if isinstance(p, dict):
-            ctx = [(str(c.get("author", "")), str(c.get("text", ""))) for c in p.get("context") or []]
-            return cls(str(p["id"]), str(p.get("persona", "")), int(p.get("session", 0)),
-                       str(p.get("split", "train")), str(p.get("time", "")), ctx,
-                       str(p.get("reply", "")), bool(p.get("excluded", False)))
-        ctx = [(t.author, t.text) for t in getattr(p, "context", ())]
-        reply = p.reply.text if hasattr(p.reply, "text") else str(p.reply)
-        when = getattr(p.reply, "start", None) or getattr(p, "time", "")
-        return cls(str(p.id), p.persona, int(p.session), p.split,
-                   when.isoformat(timespec="minutes") if hasattr(when, "isoformat") else str(when),
-                   ctx, reply, bool(p.excluded))
+    def from_pair(cls, p: Pair) -> "PairRow":
+        return cls(p.id, p.persona, p.session, p.split, p.time.isoformat(timespec="seconds"),
+                   [(u.author, u.text) for u in p.context], p.reply, p.excluded)
 
     def matches(self, needle: str) -> bool:
         if not needle:
@@ -107,7 +102,7 @@ class PairTable(DataTable):
             return None
         try:
             key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
+        except CellDoesNotExist:
             return None
         return key.value
 

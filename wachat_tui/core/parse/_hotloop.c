@@ -1,10 +1,10 @@
 /*
- * wachat_tui.core._hotloop — the WhatsApp parser's hot loop in C.
+ * wachat_tui.core.parse._hotloop — the WhatsApp parser's hot loop in C.
  *
- * core/parse.py decides everything about a file in Python (its header style, the day/month
+ * core/parse/ decides everything about a file in Python (its header style, the day/month
  * order, the first records) and then hands the rest of the file to a Scanner: an iterator of
  * Messages over blocks of complete lines. The Scanner does what the Python hot loop
- * (_Parser._hot_python) does, and calls back into Python for everything else:
+ * (HotLoop.run_python in hotloop.py) does, and calls back into Python for everything else:
  *
  *   Is a line a header?
  *     1. Header templates: a date prefix and a time suffix the Python side has already read
@@ -18,10 +18,11 @@
  *        and teaches the Scanner new templates.
  *
  *   A record whose author is a known plain author and whose text needs no cleaning is built
- *   here (a text, or what the placeholder table or classify_text(text) says it is); every
- *   other record goes to the callback build(datetime, rest) — the careful path. Every
- *   shortcut is taken only where the careful path would give the very same record; the
- *   tests compare the two on every fixture, the corpus and hypothesis-made exports.
+ *   here (a text, or what the placeholder table or classify_text(text) says it is): the C copy
+ *   of RecordBuilder.quick (build.py), extended to texts classify() must look at. Every other
+ *   record goes to the callback build(datetime, rest) — the careful path. Every shortcut is
+ *   taken only where the careful path would give the very same record; the tests compare the
+ *   two on every fixture, the corpus and hypothesis-made exports.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -537,7 +538,7 @@ new_message(Scanner *s, PyObject *vals[7])
     return m;
 }
 
-/* what the careful path (_build) would send to _classify(text) */
+/* what the careful path (RecordBuilder.build) would send to classify(text) */
 #define T_ANGLE 1     /* '<' or '(' */
 #define T_NEWLINE 2   /* more than one line */
 #define T_URL 8       /* "://" */
@@ -649,8 +650,8 @@ ends_at(PyObject *t, Py_ssize_t i, const char *w)
 }
 
 /*
- * _classify(text) for a text with no '<' or '(' (flags from scan_text): 1 if it is surely
- * None (a plain text), 0 if the Python function must say, -1 on error. Follows _classify
+ * classify(text) for a text with no '<' or '(' (flags from scan_text): 1 if it is surely
+ * None (a plain text), 0 if the Python function must say, -1 on error. Follows classify
  * step by step: the first line as a placeholder; a location ("Location: https://…", a maps
  * or foursquare link); a poll ("POLL:" …); a long first line; and norm_key(first line)
  * against placeholders, "… document omitted" and call notices.
@@ -768,7 +769,7 @@ done:
 /*
  * The record src[a:b] (the text after its header, continuation lines included) by the
  * shortcuts: a Message, or Py_None (new reference) when the careful path must build it, or
- * NULL on error. Each shortcut returns only what _Parser._build would return.
+ * NULL on error. Each shortcut returns only what RecordBuilder.build would return.
  */
 static PyObject *
 fast_record(Scanner *s, PyObject *dt, PyObject *src, Py_ssize_t a, Py_ssize_t b)
@@ -785,7 +786,7 @@ fast_record(Scanner *s, PyObject *dt, PyObject *src, Py_ssize_t a, Py_ssize_t b)
     if (i <= a)
         Py_RETURN_NONE;
     if (b > a && PyUnicode_READ_CHAR(src, b - 1) == '\n')
-        Py_RETURN_NONE;                       /* trailing blank lines: _build strips them */
+        Py_RETURN_NONE;                       /* trailing blank lines: build strips them */
     PyObject *author = lookup_author(s, src, a, i);   /* new reference */
     if (author == NULL)
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
@@ -849,7 +850,7 @@ fast_record(Scanner *s, PyObject *dt, PyObject *src, Py_ssize_t a, Py_ssize_t b)
         if (plain < 0)
             goto done;
         if (!plain) {
-            /* media with a file name, a location, a poll …: what _classify(text) says */
+            /* media with a file name, a location, a poll …: what classify(text) says */
             found = PyObject_CallOneArg(s->classify_text, t);
             if (found == NULL)
                 goto done;
@@ -953,7 +954,7 @@ Scanner_start(Scanner *s, PyObject *args)
 }
 
 /* The next block of complete lines into s->cur: 1, 0 at the end of the input, -1 on error.
-   Like _Parser._blocks: the text up to the last line end; the rest waits for more. */
+   Like Parser._blocks: the text up to the last line end; the rest waits for more. */
 static int
 next_block(Scanner *s)
 {
@@ -1259,7 +1260,7 @@ static PyMethodDef Scanner_methods[] = {
 
 static PyTypeObject ScannerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "wachat_tui.core._hotloop.Scanner",
+    .tp_name = "wachat_tui.core.parse._hotloop.Scanner",
     .tp_doc = PyDoc_STR("The parser's hot loop: an iterator of Messages over blocks of lines."),
     .tp_basicsize = sizeof(Scanner),
     .tp_itemsize = 0,
@@ -1276,8 +1277,8 @@ static PyTypeObject ScannerType = {
 
 static struct PyModuleDef hotloop_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "wachat_tui.core._hotloop",
-    .m_doc = PyDoc_STR("The WhatsApp parser's hot loop (see core/parse.py)."),
+    .m_name = "wachat_tui.core.parse._hotloop",
+    .m_doc = PyDoc_STR("The WhatsApp parser's hot loop (see core/parse/hotloop.py)."),
     .m_size = -1,
 };
 

@@ -1,9 +1,10 @@
 """What WhatsApp writes into a chat export: header patterns and the locale strings it uses.
 
-Everything here is data plus precompiled regular expressions; the parsing logic lives in
-``parse.py``. Strings are grouped by meaning (media placeholders, deletion notices, system
-notices, …) and cover the languages seen in real exports (en, de, es, fr, pt, it, nl, ru, cs,
-tr, id, ar, hi, vi) — add a language by adding its strings here, nothing else changes.
+Everything here is data plus precompiled regular expressions; the parsing logic lives in the
+other modules of this package. Strings are grouped by meaning (media placeholders, deletion
+notices, system notices, …) and cover the languages seen in real exports (en, de, es, fr, pt,
+it, nl, ru, cs, tr, id, ar, hi, vi) — add a language by adding its strings here, nothing else
+changes.
 
 Lookups of fixed strings go through :func:`norm_key` (lower case, invisible marks and trailing
 dots/space removed) so that small variations between app versions do not matter.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .records import CALL, CONTACT, DELETED, LOCATION, MEDIA, VIEW_ONCE
+from ..records import CALL, CONTACT, DELETED, LOCATION, MEDIA, VIEW_ONCE
 
 # ---------------------------------------------------------------------------------------------
 # Characters

@@ -1,0 +1,240 @@
+"""One session's turns → the persona's samples (windows of a chat) and review pairs.
+
+Used by :func:`wachat_tui.core.dataset.build_dataset`, which documents the row format.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .names import slugify
+from .prompt import system_prompt
+from .records import Pair, Utterance
+from .turns import ChatTurn
+
+if TYPE_CHECKING:
+    from .dataset import DatasetOptions
+
+CHARS_PER_TOKEN = 3.5
+MESSAGE_OVERHEAD_TOKENS = 4  # role markers of a chat template
+#: Context turns a pair keeps (what review shows): the whole window before
+#: every reply would repeat each turn in up to a dozen pairs.
+PAIR_CONTEXT_TURNS = 3
+
+_sha1 = hashlib.sha1
+#: Pair(...) without the named tuple's Python-level __new__ (a third of the cost of a pair)
+_new_pair = tuple.__new__
+
+
+def pair_id(persona: str, time: datetime, raw_reply: str) -> str:
+    """Stable id of one reply: exclusions made in review survive rebuilds and option changes."""
+    key = f"{persona}\x1f{time.isoformat(timespec='seconds')}\x1f{raw_reply}"
+    return _sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+def truncate_tail(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    return "…" + text[-max(1, max_chars - 1):]
+
+
+def truncate_head(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    return text[: max(1, max_chars - 1)] + "…"
+
+
+class _Entry:
+    """One message of a sample while it is built: an assistant turn, or the user turns
+    between two of them."""
+
+    __slots__ = ("role", "turns", "content", "tokens", "pair_id", "trainable")
+
+    def __init__(self, role: str, turn: ChatTurn):
+        self.role = role
+        self.turns = [turn]
+        self.pair_id: str | None = None
+        self.trainable = True     # False: excluded / duplicate / length-filtered
+
+
+class _Persona:
+    """What every sample of one persona shares: the prompt, the budgets, the row id stem."""
+
+    def __init__(self, name: str, participants: list[str], chat_name: str | None, is_group: bool,
+                 budget: int):
+        self.name = name
+        self.partners = [p for p in participants if p != name]
+        self.system = system_prompt(name, self.partners, chat_name if is_group else None)
+        self.system_tokens = _tokens(self.system)
+        room = max(32, budget - self.system_tokens)
+        self.max_user_chars = int(room * 0.6 * CHARS_PER_TOKEN)
+        self.max_context_reply_chars = int(room * 0.3 * CHARS_PER_TOKEN)
+        self.slug = slugify(name, fallback="p")
+
+
+def _tokens(text: str) -> int:
+    """estimate_tokens(text) plus a message's template overhead."""
+    return -(-len(text) * 2 // 7) + MESSAGE_OVERHEAD_TOKENS     # ceil(len / 3.5), exactly
+
+
+class SampleBuilder:
+    """Accumulates the samples, pairs and counts of a dataset, one session at a time."""
+
+    def __init__(self, options: "DatasetOptions", participants: list[str], personas: list[str],
+                 chat_name: str | None, excluded_ids: set[str]):
+        self.options = options
+        self.chat_name = chat_name
+        self.is_group = len(participants) > 2
+        self.excluded_ids = excluded_ids
+        self.personas = [_Persona(p, participants, chat_name, self.is_group, options.max_context_tokens)
+                         for p in personas]
+        self.train: list[dict] = []
+        self.validation: list[dict] = []
+        self.pairs: list[Pair] = []
+        self.filtered = {"duplicate": 0, "too_short": 0, "too_long": 0}
+        self.split_windows = 0
+        self.tokens = {"train": 0, "validation": 0}
+        self.by_persona = {p: {"train": 0, "validation": 0, "excluded": 0} for p in personas}
+        self._seen: set[tuple] = set()
+
+    def add_session(self, s_index: int, turns: list[ChatTurn], split: str) -> None:
+        authors = {t.author for t in turns}
+        for persona in self.personas:
+            if persona.name not in authors:
+                continue
+            entries = self._entries(persona, turns)
+            if entries:
+                self._windows(persona, s_index, split, entries)
+
+    # -- one persona's view of a session --------------------------------------------------------
+    def _entries(self, persona: _Persona, turns: list[ChatTurn]) -> list[_Entry]:
+        name = persona.name
+        entries: list[_Entry] = []
+        for turn in turns:
+            if turn.author == name:
+                entries.append(_Entry("assistant", turn))
+            elif entries and entries[-1].role == "user":
+                entries[-1].turns.append(turn)
+            else:
+                entries.append(_Entry("user", turn))
+        start = 0
+        while start < len(entries) and entries[start].role == "assistant":
+            start += 1
+        end = len(entries)
+        while end > start and entries[end - 1].role == "user":
+            end -= 1
+        entries = entries[start:end]
+        if not entries:
+            return entries
+        options = self.options
+        filtered = self.filtered
+        max_user_chars = persona.max_user_chars
+        for e in entries:
+            if e.role == "user":
+                if self.is_group:
+                    text = "\n".join(f"{t.author}: {b}" for t in e.turns for b in t.bubbles)
+                elif len(e.turns) == 1:
+                    turn = e.turns[0]
+                    if len(turn.text) <= max_user_chars:      # the common case: the turn as it is
+                        e.content = turn.text
+                        e.tokens = turn.tokens
+                        continue
+                    text = turn.text
+                else:
+                    text = "\n".join(t.text for t in e.turns)
+                e.content = truncate_tail(text, max_user_chars)
+            else:
+                turn = e.turns[0]
+                e.content = turn.text
+                e.pair_id = pair_id(name, turn.start, turn.raw)
+                n = len(e.content)
+                if n < options.min_reply_chars:
+                    e.trainable = False
+                    filtered["too_short"] += 1
+                elif n > options.max_reply_chars:
+                    e.trainable = False
+                    filtered["too_long"] += 1
+                    e.content = truncate_head(e.content, persona.max_context_reply_chars)
+                else:
+                    e.tokens = turn.tokens
+                    continue
+            e.tokens = _tokens(e.content)
+        # dedupe: same persona, same message answered, same reply → train once
+        if options.dedupe:
+            seen = self._seen
+            for k in range(1, len(entries), 2):
+                e = entries[k]
+                if not e.trainable:
+                    continue
+                key = (name, entries[k - 1].content.rpartition("\n")[2].strip().casefold(),
+                       e.content.strip().casefold())
+                if key in seen:
+                    e.trainable = False
+                    e.pair_id = None  # not a reviewable pair: it repeats an earlier one
+                    filtered["duplicate"] += 1
+                else:
+                    seen.add(key)
+        return entries
+
+    def _windows(self, persona: _Persona, s_index: int, split: str, entries: list[_Entry]) -> None:
+        # windows: [start, first_new, end]; entries before first_new are repeated context
+        budget = self.options.max_context_tokens
+        sys_tokens = persona.system_tokens
+        windows: list[tuple[int, int, int]] = []
+        i = 0
+        n = len(entries)
+        while i < n:
+            start = i
+            if windows and i >= 2:
+                overlap = entries[i - 2].tokens + entries[i - 1].tokens
+                if sys_tokens + overlap <= budget // 2:
+                    start = i - 2
+            total = sys_tokens + sum(e.tokens for e in entries[start:i])
+            end = -1
+            j = i
+            while j + 1 < n:
+                cost = entries[j].tokens + entries[j + 1].tokens
+                if end >= 0 and total + cost > budget:
+                    break
+                total += cost
+                end = j + 1
+                j += 2
+            windows.append((start, i, end))
+            i = end + 1
+        if len(windows) > 1:
+            self.split_windows += 1
+
+        excluded_ids = self.excluded_ids
+        counts = self.by_persona[persona.name]
+        rows = self.validation if split == "validation" else self.train
+        for w_no, (start, first_new, end) in enumerate(windows):
+            msgs = [{"role": "system", "content": persona.system, "train": False, "pair": None}]
+            context: list[Utterance] = []
+            any_train = False
+            tokens = sys_tokens
+            for k in range(start, end + 1):
+                e = entries[k]
+                tokens += e.tokens
+                if e.role == "user":
+                    msgs.append({"role": "user", "content": e.content, "train": False, "pair": None})
+                else:
+                    pid = e.pair_id if e.trainable else None
+                    new = k >= first_new
+                    train = new and pid is not None and pid not in excluded_ids
+                    msgs.append({"role": "assistant", "content": e.content, "train": train, "pair": pid})
+                    any_train = any_train or train
+                    if new and pid is not None:
+                        excluded = pid in excluded_ids
+                        self.pairs.append(_new_pair(Pair, (pid, persona.name, s_index, split, e.turns[0].start,
+                                                           tuple(context[-PAIR_CONTEXT_TURNS:]), e.content,
+                                                           excluded)))
+                        counts["excluded" if excluded else split] += 1
+                for t in e.turns:
+                    context.append(t.said)
+            if not any_train:
+                continue
+            rows.append({"id": f"s{s_index}-{persona.slug}-w{w_no}", "persona": persona.name,
+                         "session": s_index, "partners": persona.partners, "chat": self.chat_name,
+                         "messages": msgs})
+            self.tokens[split] += tokens
