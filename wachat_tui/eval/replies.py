@@ -1,7 +1,7 @@
 """Small helpers over reply texts shared by the metrics: bubbles, media tags, word n-grams.
 
 A reply is one turn: bubbles joined by ``\\n``. Media the dataset could not keep appear as
-tags (``<photo>``, ``<voice note>``, ``<sticker>`` …, see ``core.dataset.MEDIA_TAGS``); a model
+tags (``<photo>``, ``<voice note>``, ``<sticker>`` …, see ``core.turns.MEDIA_TAGS``); a model
 trained on them writes them too.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from ..core.dataset import KIND_TAGS, MEDIA_TAGS
+from ..core.turns import KIND_TAGS, MEDIA_TAGS
 from ..core.stats import words
 
 _TAG_WORDS = sorted({tag.strip("<>") for tag in (*MEDIA_TAGS.values(), *KIND_TAGS.values())}, key=len, reverse=True)
