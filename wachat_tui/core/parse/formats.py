@@ -212,35 +212,41 @@ _PHOTO_OMITTED = _keys(
     "imagem não revelada", "imagem ocultada", "immagine omessa", "afbeelding weggelaten",
     "изображение отсутствует", "obrázek vynechán", "görüntü dahil edilmedi", "gambar tidak disertakan",
     "لم يتم إدراج الصورة", "फ़ोटो हटाई गई", "đã bỏ qua hình ảnh", "đã bỏ hình ảnh",
+    "התמונה הושמטה",
 )
 _VIDEO_OMITTED = _keys(
     "video omitted", "Video weggelassen", "Video omitido", "vidéo absente", "vídeo não revelado",
     "vídeo ocultado", "video omesso", "video weggelaten", "видео отсутствует", "video vynecháno",
     "video dahil edilmedi", "video tidak disertakan", "لم يتم إدراج الفيديوهات", "لم يتم إدراج الفيديو",
     "वीडियो छोड़ा गया", "đã bỏ video", "đã bỏ qua video", "video note omitted",
+    "סרטון הווידאו הושמט",
 )
 _AUDIO_OMITTED = _keys(
     "audio omitted", "Audio weggelassen", "audio omitido", "audio omis", "ficheiro de áudio não revelado",
     "áudio ocultado", "audio omesso", "audio weggelaten", "аудиофайл отсутствует", "zvuk vynechán",
     "ses dahil edilmedi", "audio tidak disertakan", "لم يتم إدراج المقاطع الصوتية", "ऑडियो हटाई गयी",
     "ऑडियो हटाई गई", "bỏ qua tệp âm thanh",
+    "השמע הושמט",
 )
 _STICKER_OMITTED = _keys(
     "sticker omitted", "Sticker weggelassen", "sticker omitido", "sticker omis", "sticker não revelado",
     "figurinha omitida", "sticker omesso", "sticker weggelaten", "стикер отсутствует",
     "nálepka vynechána", "Çıkartma dahil edilmedi", "stiker tidak disertakan", "تم حذف الملصقات",
     "स्टिकर छोड़ा गया", "đã bỏ sticker",
+    "סטיקר הושמט",
 )
 _GIF_OMITTED = _keys(
     "GIF omitted", "GIF weggelassen", "GIF omitido", "GIF retiré", "GIF não revelada", "GIF não revelado",
     "GIF omessa", "GIF weggelaten", "GIF отсутствует", "GIF vynechán", "GIF dahil edilmedi",
     "GIF tidak disertakan", "لم يتم إدراج صورة GIF", "GIF छोड़ा गया", "Đã bỏ qua ảnh GIF",
+    "GIF הושמט",
 )
 _DOCUMENT_OMITTED = _keys(
     "document omitted", "Dokument weggelassen", "documento omitido", "document manquant",
     "documento não revelado", "documento ocultado", "documento omesso", "document weggelaten",
     "документ отсутствует", "dokument vynechán", "belge dahil edilmedi", "dokumen tidak disertakan",
     "لم يتم إدراج المستند", "डॉक्यूमेंट छोड़ा गया", "đã bỏ qua tài liệu",
+    "מסמך הושמט",
 )
 _CONTACT_OMITTED = _keys(
     "Contact card omitted", "Kontaktkarte ausgelassen", "Kontaktkarte weggelassen",
@@ -264,6 +270,7 @@ _DELETED = _keys(
     "आपने यह मैसेज डिलीट किया", "यह मैसेज डिलीट कर दिया गया है", "Bạn đã xoá tin nhắn này",
     "Bạn đã xóa tin nhắn này", "Tin nhắn này đã bị xóa", "Tin nhắn này đã bị xoá",
     "Waiting for this message. This may take a while", "Waiting for this message",
+    "הודעה זו נמחקה", "מחקת את ההודעה הזו",
 )
 _VIEW_ONCE = _keys(
     "null", "View once message", "View once photo", "View once video", "View once voice message",
@@ -281,6 +288,7 @@ _CALLS = _keys(
     "Cevapsız sesli arama", "Cevapsız görüntülü arama", "Panggilan suara tak terjawab",
     "Panggilan video tak terjawab", "مكالمة صوتية فائتة", "مكالمة فيديو فائتة",
     "मिस्ड वॉइस कॉल", "मिस्ड वीडियो कॉल", "Cuộc gọi thoại nhỡ", "Cuộc gọi video nhỡ",
+    "שיחה קולית שלא נענתה", "שיחת וידאו שלא נענתה",
 )
 _LIVE_LOCATION = _keys(
     "live location shared", "Live-Standort wird geteilt", "Ubicación en tiempo real compartida",
@@ -368,7 +376,7 @@ EDITED_MARKERS = frozenset(norm_key(_s) for _s in (
     "Questo messaggio è stato modificato", "Dit bericht is bewerkt", "Сообщение изменено",
     "Это сообщение было изменено", "Tato zpráva byla upravena", "Bu mesaj düzenlendi",
     "Pesan ini telah diedit", "تم تعديل هذه الرسالة", "यह मैसेज एडिट किया गया था",
-    "Tin nhắn này đã được chỉnh sửa", "Ta wiadomość została edytowana",
+    "Tin nhắn này đã được chỉnh sửa", "Ta wiadomość została edytowana", "ההודעה נערכה",
 ))
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +408,8 @@ ENCRYPTION_RE = re.compile(
     r"الرسائل والمكالمات مشفرة تمامًا|الرسائل والمكالمات مشفّرة|"
     r"मैसेजेस और कॉल्स एंड-टू-एंड एन्क्रिप्टेड हैं|"
     r"Tin nhắn và cuộc gọi được mã hóa đầu cuối|"
-    r"Wiadomości i połączenia są szyfrowane end-to-end"
+    r"Wiadomości i połączenia są szyfrowane end-to-end|"
+    r"ההודעות והשיחות מוצפנות מקצה לקצה"
     r")",
     re.I,
 )
@@ -412,7 +421,7 @@ ENCRYPTION_HEADS = frozenset(h[:12] for h in (
     "Les messages et", "Les messages envoyés", "As mensagens e", "As mensagens enviadas",
     "I messaggi e le", "Berichten en oproepen", "Сообщения и звонки", "Zprávy a hovory",
     "Mesajlar ve aramalar", "Pesan dan panggilan", "الرسائل والمكالمات", "मैसेजेस और कॉल्स",
-    "Tin nhắn và cuộc", "Wiadomości i połączenia",
+    "Tin nhắn và cuộc", "Wiadomości i połączenia", "ההודעות והשיחות מוצפנות",
 ))
 ENCRYPTION_MIN_LEN = 40
 
