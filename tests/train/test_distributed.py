@@ -32,6 +32,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _kill_tree(pid: int) -> None:
+    """SIGKILL the launcher and every process under it (torchrun starts the ranks in their own groups)."""
+    import psutil
+
+    launcher = psutil.Process(pid)
+    tree = [*launcher.children(recursive=True), launcher]
+    for proc in tree:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    assert not alive, alive
+
+
 def _launch(project: Path, log: Path, *args: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
@@ -50,7 +65,7 @@ def test_two_processes_train_resume_and_the_result_loads(tiny_project, tmp_path)
     for line in first.stdout:
         seen.append(json.loads(line))
         if seen[-1]["event"] == "checkpointed":
-            os.killpg(first.pid, signal.SIGKILL)
+            _kill_tree(first.pid)
             break
     first.wait(timeout=60)
     assert seen and seen[-1]["event"] == "checkpointed", (tmp_path / "first.log").read_text()[-3000:]
@@ -64,7 +79,7 @@ def test_two_processes_train_resume_and_the_result_loads(tiny_project, tmp_path)
     second = _launch(tiny_project, tmp_path / "second.log", "--resume", "multi", *OPTIONS)
     out, _ = second.communicate(timeout=600)
     err = (tmp_path / "second.log").read_text()
-    assert second.returncode == 0, err[-3000:]
+    assert second.returncode == 0, out[-2000:] + err[-2000:]
     events = events_of(out)
     assert events[0]["event"] == "log" and "resuming from checkpoint-1" in events[0]["message"]
     assert [e["step"] for e in events if e["event"] == "step"] == [2, 3]
