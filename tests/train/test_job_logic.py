@@ -128,3 +128,19 @@ def test_a_run_trains_on_its_own_copy_of_the_dataset(tmp_path):
     resumed.open_run()
     assert resumed.load_data() == (train, validation)
     assert job.files.snapshot_train.read_bytes() == original
+
+
+def test_refusing_to_resume_a_finished_run_leaves_it_as_it_was(tmp_path):
+    from wachat_tui.core.layout import RunRecord
+    from wachat_tui.errors import WachatError
+
+    job, stream, project = _job(tmp_path)
+    job.open_run()
+    job.progress.record.status = "finished"
+    job.progress.save()
+    again = TrainingJob(project, TrainConfig.for_device("cpu"), Emitter(io.StringIO()), threading.Event(),
+                        run_id="unit", resume=True)
+    with pytest.raises(WachatError, match="already finished"):
+        again.open_run()
+    assert again.failed("run unit already finished", "start a new run instead") == 1  # what the worker does next
+    assert RunRecord.read(job.files).status == "finished"

@@ -176,14 +176,15 @@ class TrainingJob:
         self.files = self.project.run(self.run_id)
         if not self.files.run_json.exists():
             raise WachatError(f"no run {self.run_id!r} in this project", "see `wachat train P --list`")
-        self.progress = RunProgress.read(self.files, writer=self.main)
-        rec = self.progress.record
+        progress = RunProgress.read(self.files, writer=self.main)
+        rec = progress.record
         # the other processes of a distributed run may read the record after the main one wrote its pid
         if self.main and rec.status == "running" and rec.pid not in (None, os.getpid()) and pid_alive(rec.pid):
             raise WachatError(f"run {self.run_id} is still running (process {rec.pid})",
                               "cancel it first, or wait for it to finish")
         if rec.status == "finished":
             raise WachatError(f"run {self.run_id} already finished", "start a new run instead")
+        self.progress = progress  # only now: a refusal above must not mark that run failed
         stored = TrainConfig.from_dict(rec.config)
         # the device may differ on resume (e.g. moved machines); everything else is the run's own
         stored.device = self.config.device or stored.device
