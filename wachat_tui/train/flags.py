@@ -102,6 +102,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, title: str = "training
         elif typing.get_origin(kind) is tuple:
             group.add_argument(name, *aliases, nargs="+", type=str, **common)
         elif kind in (int, float, str):
+            common.setdefault("metavar", {int: "N", float: "NUM", str: "TEXT"}[kind])
             group.add_argument(name, *aliases, type=kind, **common)
         else:  # a new field type needs a rule here; failing loudly beats a silently missing option
             raise TypeError(f"no command-line rule for TrainConfig.{f.name}: {kind!r}")
