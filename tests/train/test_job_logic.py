@@ -144,3 +144,19 @@ def test_refusing_to_resume_a_finished_run_leaves_it_as_it_was(tmp_path):
         again.open_run()
     assert again.failed("run unit already finished", "start a new run instead") == 1  # what the worker does next
     assert RunRecord.read(job.files).status == "finished"
+
+
+def test_resuming_after_a_hard_kill_clears_what_it_left_half_written(tmp_path):
+    job, stream, project = _job(tmp_path)
+    job.open_run()
+    run = job.files.dir
+    # killed while writing metrics.json, and while swapping a new best adapter in (old one moved aside)
+    (run / ".metrics.json.k1ll3d.tmp").write_text("{")
+    (run / ".adapter.old-4242").mkdir()
+    (run / ".adapter.old-4242" / "adapter_model.safetensors").write_bytes(b"previous best")
+    (run / ".adapter.x7q").mkdir()
+    resumed = TrainingJob(project, TrainConfig.for_device("cpu"), Emitter(io.StringIO()), threading.Event(),
+                          run_id="unit", resume=True)
+    resumed.open_run()
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
+    assert (job.files.adapter / "adapter_model.safetensors").read_bytes() == b"previous best"

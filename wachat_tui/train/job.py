@@ -185,6 +185,8 @@ class TrainingJob:
         if rec.status == "finished":
             raise WachatError(f"run {self.run_id} already finished", "start a new run instead")
         self.progress = progress  # only now: a refusal above must not mark that run failed
+        if self.main:
+            self._discard_leftovers()
         stored = TrainConfig.from_dict(rec.config)
         # the device may differ on resume (e.g. moved machines); everything else is the run's own
         stored.device = self.config.device or stored.device
@@ -192,6 +194,21 @@ class TrainingJob:
         rec.config, rec.status, rec.error, rec.device = stored.to_dict(), "running", None, stored.device or "cpu"
         self.checkpoint = self.files.last_checkpoint()
         self.progress.forget_after(self._checkpoint_step() if self.checkpoint else -1)
+
+    def _discard_leftovers(self) -> None:
+        """A process killed mid-write leaves temporaries behind (atomic writes, an adapter being
+        swapped): the resumed run starts clean. An adapter caught between the two renames of its
+        swap is put back first."""
+        files = self.files
+        adapter = files.adapter
+        swapped_out = sorted(files.dir.glob(f".{adapter.name}.old-*"))
+        if not adapter.exists() and swapped_out:
+            os.rename(swapped_out[-1], adapter)
+        for leftover in [*files.dir.glob(".*"), *files.data_dir.glob(".*")]:
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
 
     def _checkpoint_step(self) -> int:
         return int(self.checkpoint.name.split("-")[1]) if self.checkpoint else 0
