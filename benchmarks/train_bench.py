@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/train_bench.py                 # CPU, embedded SmolLM2-135M
     .venv/bin/python benchmarks/train_bench.py --samples 200   # more data, longer run
+    .venv/bin/python benchmarks/train_bench.py --trl-loss      # also: our trainer with TRL's own loss
     .venv/bin/python benchmarks/train_bench.py --cuda          # GPU: TinyLlama-1.1B shape, random weights, QLoRA
 
 CPU mode trains one epoch over the first N chat samples of the demo project (imported into a
@@ -11,8 +12,12 @@ attention + MLP projections), batch size and learning rate, in two fresh process
 - baseline: TRL ``SFTTrainer`` on the ``messages`` rows with TRL's defaults — its own
   tokenization, default collator (pads each batch to its longest sample), no packing,
   TRL's default activation checkpointing;
-- ours: ``wachat_tui.train.sft.build_trainer`` — persona-only labels, length-grouped batches,
-  LM head only on trained positions, no activation checkpointing on the CPU.
+- ours: ``wachat_tui.train.trainer.build_trainer`` — persona-only labels, length-grouped batches,
+  LM head only on trained positions, no activation checkpointing on the CPU;
+- ``--trl-loss`` adds "ours-trl-loss": the same trainer with TRL's own loss instead of ours
+  (``SFTTrainer.compute_loss``, ``loss_type="nll"``: TRL's chunked fused LM head). The two
+  compute the same loss (the train loss matches); the figures say which one is cheaper. The
+  product keeps only the winner (ours, see README).
 
 It reports real (non-padding) tokens per second of ``trainer.train()`` wall time, padding
 share and peak memory (max RSS on the CPU, max allocated on CUDA), then the ratio.
@@ -109,8 +114,10 @@ def run_variant(variant: str, data_path: Path, batch_size: int, lr: float, seed:
                     "collator": "DataCollatorForLanguageModeling (padded)", "loss": "all tokens"}
     else:
         from wachat_tui.train import data as chat_data
+        from wachat_tui.train.batching import resolve_batching
         from wachat_tui.train.config import TrainConfig
-        from wachat_tui.train.sft import build_trainer, load_base_model, resolve_batching
+        from wachat_tui.train.modeling import load_base_model
+        from wachat_tui.train.trainer import build_trainer
 
         cfg = TrainConfig.for_device("cpu", batch_size=batch_size, learning_rate=lr, epochs=1, seed=seed,
                                      max_seq_len=1024)
@@ -131,6 +138,15 @@ def run_variant(variant: str, data_path: Path, batch_size: int, lr: float, seed:
         trainer.data_collator = counting
         settings = {"activation_checkpointing": cfg.resolved_gradient_checkpointing(),
                     "batching": resolve_batching(cfg), "loss": "persona tokens only (compact LM head)"}
+        if variant == "ours-trl-loss":
+            import types
+
+            from trl import SFTTrainer
+
+            # TRL's own loss on the same trainer: its fused LM head (installed by SFTTrainer) over
+            # the same persona-only labels
+            trainer.compute_loss = types.MethodType(SFTTrainer.compute_loss, trainer)
+            settings["loss"] = "TRL's loss (loss_type=nll, chunked fused LM head)"
     import resource
 
     r0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -163,9 +179,11 @@ def run_cuda(steps: int, batch_size: int, seq_len: int, peak_tflops: float | Non
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from wachat_tui.train import data as chat_data
+    from wachat_tui.train.batching import resolve_batching
     from wachat_tui.train.config import TrainConfig
+    from wachat_tui.train.modeling import load_base_model
     from wachat_tui.train.models import ensure_embedded
-    from wachat_tui.train.sft import build_trainer, load_base_model, resolve_batching
+    from wachat_tui.train.trainer import build_trainer
 
     cuda = device == "cuda"
     if cuda and not torch.cuda.is_available():
@@ -240,9 +258,9 @@ def run_cuda(steps: int, batch_size: int, seq_len: int, peak_tflops: float | Non
 
 
 def _quant_label(model) -> str:
-    from wachat_tui.train.sft import _quantization_info
+    from wachat_tui.train.modeling import quantization_info
 
-    q = _quantization_info(model)
+    q = quantization_info(model)
     if not q:
         return "none (bf16)"
     return f"NF4{' + double quant' if q['double_quant'] else ''}, {q['linear4bit_layers']} 4-bit layers"
@@ -273,7 +291,9 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true",
                     help="run the --cuda code path on the CPU with a miniature model (no GPU needed)")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    ap.add_argument("--only", choices=["baseline", "ours"], help=argparse.SUPPRESS)
+    ap.add_argument("--trl-loss", action="store_true",
+                    help="also run our trainer with TRL's own loss (loss_type=nll) instead of ours")
+    ap.add_argument("--only", choices=["baseline", "ours", "ours-trl-loss"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     a = ap.parse_args()
 
@@ -296,27 +316,37 @@ def main() -> int:
         data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         common = ["--data", str(data), "--batch-size", str(a.batch_size), "--lr", str(a.lr), "--seed", str(a.seed)]
         results = {}
-        for variant in ("baseline", "ours"):
+        for variant in ("baseline", "ours") + (("ours-trl-loss",) if a.trl_loss else ()):
             print(f"running {variant} …", file=sys.stderr, flush=True)
             results[variant] = child(["--only", variant, *common])
     b, o = results["baseline"], results["ours"]
+    t = results.get("ours-trl-loss")
     ratio = o["tokens_per_s"] / b["tokens_per_s"]
     if a.json:
-        print(json.dumps({"baseline": b, "ours": o, "speedup": round(ratio, 2),
-                          "speedup_cpu": round(o["tokens_per_cpu_s"] / b["tokens_per_cpu_s"], 2)}))
+        row = {"baseline": b, "ours": o, "speedup": round(ratio, 2),
+               "speedup_cpu": round(o["tokens_per_cpu_s"] / b["tokens_per_cpu_s"], 2)}
+        if t:
+            row.update({"ours-trl-loss": t, "ours_vs_trl_loss": round(o["tokens_per_s"] / t["tokens_per_s"], 2),
+                        "ours_vs_trl_loss_cpu": round(o["tokens_per_cpu_s"] / t["tokens_per_cpu_s"], 2)})
+        print(json.dumps(row))
         return 0
     print(f"data: {len(rows)} demo chat samples, one epoch, batch {a.batch_size}, SmolLM2-135M fp32, "
           f"LoRA r16 on {len(TARGETS)} projections, {b['threads']} CPU threads")
-    print(f"{'':10}{'tokens/s':>10}{'tok/CPU-s':>11}{'real tokens':>13}{'padding':>9}{'seconds':>9}"
-          f"{'CPU s':>8}{'peak RSS MB':>13}")
-    for name, r in (("baseline", b), ("ours", o)):
-        print(f"{name:10}{r['tokens_per_s']:>10.1f}{r['tokens_per_cpu_s']:>11.1f}{r['real_tokens']:>13}"
-              f"{r['padding_share']:>9.1%}{r['train_seconds']:>9.1f}{r['cpu_seconds']:>8.0f}{r['peak_rss_mb']:>13.0f}")
-    print(f"baseline settings: {b['settings']}")
-    print(f"ours settings:     {o['settings']}")
+    print(f"{'':15}{'tokens/s':>10}{'tok/CPU-s':>11}{'real tokens':>13}{'padding':>9}{'seconds':>9}"
+          f"{'CPU s':>8}{'peak RSS MB':>13}{'train loss':>12}")
+    for name, r in results.items():
+        print(f"{name:15}{r['tokens_per_s']:>10.1f}{r['tokens_per_cpu_s']:>11.1f}{r['real_tokens']:>13}"
+              f"{r['padding_share']:>9.1%}{r['train_seconds']:>9.1f}{r['cpu_seconds']:>8.0f}{r['peak_rss_mb']:>13.0f}"
+              f"{r['train_loss']:>12.4f}")
+    for name, r in results.items():
+        print(f"{name + ' settings:':30} {r['settings']}")
     cpu_ratio = o["tokens_per_cpu_s"] / b["tokens_per_cpu_s"]
     print(f"speedup (real tokens/s, ours / baseline): {ratio:.2f}x   "
           f"(per CPU-second, robust on a shared machine: {cpu_ratio:.2f}x)")
+    if t:
+        print(f"our loss vs TRL's loss: {o['tokens_per_s'] / t['tokens_per_s']:.2f}x tokens/s, "
+              f"{o['tokens_per_cpu_s'] / t['tokens_per_cpu_s']:.2f}x per CPU-second, "
+              f"peak RSS {o['peak_rss_mb'] - t['peak_rss_mb']:+.0f} MB")
     return 0
 
 

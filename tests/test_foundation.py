@@ -77,3 +77,28 @@ def test_event_process_reads_events_and_reports_a_crash(tmp_path, monkeypatch):
     got = list(proc.events())
     assert [e.name for e in got] == ["step", "failed"]
     assert "code 3" in got[-1].error and "something broke" in got[-1].error
+
+
+def test_emitter_writes_the_stream_and_the_run_file_and_survives_a_gone_reader(tmp_path):
+    import io
+
+    events_file = tmp_path / "run" / "events.jsonl"
+    stream = io.StringIO()
+    heard = []
+    emitter = ev.Emitter(stream, events_file)
+    emitter.listeners.append(heard.append)
+    emitter(ev.Step(step=1, max_steps=2, loss=2.0))
+    emitter.log("hello")
+    assert [ev.parse_event(l).name for l in stream.getvalue().splitlines()] == ["step", "log"]
+    assert events_file.read_text() == stream.getvalue()
+    assert stat.S_IMODE(os.stat(events_file).st_mode) == 0o600 and [e.name for e in heard] == ["step", "log"]
+
+    class GoneReader(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError
+
+    ev.Emitter(GoneReader(), events_file)(ev.Finished(path="x"))  # the reader went away: the run goes on
+    assert events_file.read_text().splitlines()[-1].startswith('{"event": "finished"')
+    silent = io.StringIO()
+    ev.Emitter(silent, tmp_path / "other.jsonl", enabled=False)(ev.Step(step=1))  # a non-main process
+    assert silent.getvalue() == "" and not (tmp_path / "other.jsonl").exists()

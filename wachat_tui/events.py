@@ -7,10 +7,13 @@ The training process (and export) print one JSON object per line on stdout:
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, TextIO
+from pathlib import Path
+from typing import Any, Callable, ClassVar, TextIO
 
 
 @dataclass
@@ -145,3 +148,42 @@ def emit(event: Event, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     stream.write(event.to_json() + "\n")
     stream.flush()
+
+
+class Emitter:
+    """Writes each event as a JSON line on the event stream and appends it to a run's events file.
+
+    ``enabled`` is False in the non-main processes of a distributed (``accelerate launch``)
+    run: one event stream, one events file, however many processes train. ``listeners`` are
+    called with every event (the worker uses one to know when training has started).
+    """
+
+    def __init__(self, stream: TextIO, events_path: Path | None = None, enabled: bool = True):
+        self.stream = stream
+        self.events_path = events_path
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[Event], None]] = []
+
+    def __call__(self, event: Event) -> None:
+        if not self.enabled:
+            return
+        line = event.to_json()
+        with self._lock:
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # a reader that went away must not kill the run; events.jsonl still gets it
+            if self.events_path is not None:
+                from .paths import ensure_private_dir
+
+                ensure_private_dir(self.events_path.parent)
+                fd = os.open(self.events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+        for listener in self.listeners:
+            listener(event)
+
+    def log(self, message: str, level: str = "info") -> None:
+        self(Log(message=message, level=level))

@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
+from wachat_tui.events import Emitter
+from wachat_tui.train.batching import ChatCollator, GroupedSampler
 from wachat_tui.train.config import TrainConfig
-from wachat_tui.train.sft import (OOM_HINT, ChatCollator, Emitter, GroupedSampler, TrainingJob,
-                                  out_of_memory)
+from wachat_tui.train.job import OOM_HINT, TrainingJob, out_of_memory
 
 from .conftest import make_tiny_project
 
@@ -36,10 +37,10 @@ def _events(stream):
 def test_out_of_memory_becomes_a_failed_event_with_a_hint(tmp_path, monkeypatch, exc):
     job, stream, project = _job(tmp_path)
 
-    def boom(info):
+    def boom():
         raise exc
 
-    monkeypatch.setattr(job, "_run", boom)
+    monkeypatch.setattr(job, "load_data", boom)
     assert job.run() == 1
     failed = _events(stream)[-1]
     assert failed["event"] == "failed" and failed["error"].startswith("out of")
@@ -62,18 +63,18 @@ class _FakeModel:
 
 def test_best_adapter_and_early_stopping(tmp_path):
     job, stream, project = _job(tmp_path, early_stopping_patience=2, sample_every_eval=False)
-    job._create_new(project / "runs", {})
-    job.emit.events_path = job.paths.events
+    job.open_run()
     model = _FakeModel()
     losses = [(0, 4.0), (10, 3.5), (20, 3.2), (30, 3.3), (40, 3.25)]
     stops = [job.on_evaluated(step, {"eval_loss": loss}, model) for step, loss in losses]
     assert stops == [False, False, False, False, True]  # two evaluations without a new best
     assert model.saved == 2  # steps 10 and 20; the base (step 0) is never "the" adapter
-    assert job.state.best_eval_loss == 3.2 and job.state.best_step == 20 and job.state.base_eval_loss == 4.0
+    record = job.progress.record
+    assert record.best_eval_loss == 3.2 and record.best_step == 20 and record.base_eval_loss == 4.0
     best = [e["best"] for e in _events(stream) if e["event"] == "evaluated"]
     assert best == [False, True, True, False, False]
-    assert (job.paths.adapter / "adapter_model.safetensors").exists()
-    assert json.loads(job.paths.metrics.read_text())["history"]["eval"][-1]["step"] == 40
+    assert (job.files.adapter / "adapter_model.safetensors").exists()
+    assert json.loads(job.files.metrics.read_text())["history"]["eval"][-1]["step"] == 40
 
 
 def test_collator_pads_right_or_concatenates():
@@ -106,3 +107,56 @@ def test_grouped_sampler_batches_similar_lengths_reproducibly():
         return 1 - real / sum(max(lengths[i] for i in b) * len(b) for b in batches)
 
     assert waste(order) < 0.1 < waste(list(range(200)))
+
+
+def test_a_run_trains_on_its_own_copy_of_the_dataset(tmp_path):
+    import os
+    import stat
+
+    job, stream, project = _job(tmp_path)
+    job.open_run()
+    train, validation = job.load_data()
+    original = (project / "dataset" / "train.jsonl").read_bytes()
+    assert len(train) == 24 and len(validation) == 6
+    assert job.files.snapshot_train.read_bytes() == original
+    assert stat.S_IMODE(os.stat(job.files.snapshot_train).st_mode) == 0o600
+    # the dataset is rebuilt (a re-import, an exclusion in review) before the run resumes
+    (project / "dataset" / "train.jsonl").write_text(json.dumps(train[0]) + "\n")
+    (project / "dataset" / "validation.jsonl").unlink()
+    resumed = TrainingJob(project, TrainConfig.for_device("cpu"), Emitter(io.StringIO()), threading.Event(),
+                          run_id="unit", resume=True)
+    resumed.open_run()
+    assert resumed.load_data() == (train, validation)
+    assert job.files.snapshot_train.read_bytes() == original
+
+
+def test_refusing_to_resume_a_finished_run_leaves_it_as_it_was(tmp_path):
+    from wachat_tui.core.layout import RunRecord
+    from wachat_tui.errors import WachatError
+
+    job, stream, project = _job(tmp_path)
+    job.open_run()
+    job.progress.record.status = "finished"
+    job.progress.save()
+    again = TrainingJob(project, TrainConfig.for_device("cpu"), Emitter(io.StringIO()), threading.Event(),
+                        run_id="unit", resume=True)
+    with pytest.raises(WachatError, match="already finished"):
+        again.open_run()
+    assert again.failed("run unit already finished", "start a new run instead") == 1  # what the worker does next
+    assert RunRecord.read(job.files).status == "finished"
+
+
+def test_resuming_after_a_hard_kill_clears_what_it_left_half_written(tmp_path):
+    job, stream, project = _job(tmp_path)
+    job.open_run()
+    run = job.files.dir
+    # killed while writing metrics.json, and while swapping a new best adapter in (old one moved aside)
+    (run / ".metrics.json.k1ll3d.tmp").write_text("{")
+    (run / ".adapter.old-4242").mkdir()
+    (run / ".adapter.old-4242" / "adapter_model.safetensors").write_bytes(b"previous best")
+    (run / ".adapter.x7q").mkdir()
+    resumed = TrainingJob(project, TrainConfig.for_device("cpu"), Emitter(io.StringIO()), threading.Event(),
+                          run_id="unit", resume=True)
+    resumed.open_run()
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
+    assert (job.files.adapter / "adapter_model.safetensors").read_bytes() == b"previous best"

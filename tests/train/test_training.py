@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import run_wachat
-from .conftest import FAST, events_of, make_tiny_project, run_worker
+from .conftest import FAST, events_of, make_tiny_project, run_worker, tiny_samples
 
 RUN_KEYS = {"run_id", "project", "base_model", "base_path", "mode", "personas", "config", "status",
             "best_eval_loss", "created"}
@@ -74,7 +74,8 @@ def test_adapter_loads_with_peft_and_changes_the_model(trained_run):
 
 
 def test_runner_lists_runs_and_replays_events(trained_run):
-    from wachat_tui.train.runner import find_run, list_runs, load_run_events
+    from wachat_tui.core.layout import find_run, list_runs
+    from wachat_tui.train.runner import load_run_events
 
     runs = list_runs(trained_run.parent.parent)
     assert trained_run in [r.path for r in runs]
@@ -154,8 +155,9 @@ def _start(project: Path, *args: str) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_killed_run_resumes_and_cancel_saves(tiny_project):
+    from wachat_tui.core.layout import list_runs
     from wachat_tui.train.config import TrainConfig
-    from wachat_tui.train.runner import list_runs, start_training
+    from wachat_tui.train.runner import start_training
 
     opts = ("--max-steps", "6", "--save-steps", "2", "--eval-steps", "100", "--eval-max-samples", "2",
             "--samples", "0", "--batch-size", "4", "--seq-len", "256")
@@ -169,6 +171,10 @@ def test_killed_run_resumes_and_cancel_saves(tiny_project):
     proc.wait(timeout=60)
     [run] = list_runs(tiny_project)
     assert run.status == "running" and run.has_checkpoint
+    # the dataset is rebuilt meanwhile: the run keeps training on its own copy (the losses below
+    # still match an uninterrupted run on the original data)
+    (tiny_project / "dataset" / "train.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in tiny_samples(5, seed=99)), encoding="utf-8")
 
     # 2. resumed through the runner API (as the app does), then cancelled (SIGINT) mid-run
     cfg = TrainConfig.for_device("cpu")
@@ -199,7 +205,7 @@ def test_killed_run_resumes_and_cancel_saves(tiny_project):
     state = json.loads((run.path / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
     assert state["global_step"] == 6
 
-    straight = make_tiny_project(tiny_project.parent.parent, name="straight")
+    straight = make_tiny_project(tiny_project.parent.parent, name="straight")  # the original data
     ref = run_worker(straight, *opts)
     assert ref.returncode == 0
     ref_steps = {e["step"]: e["loss"] for e in events_of(ref.stdout) if e["event"] == "step"}

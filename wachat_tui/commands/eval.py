@@ -17,9 +17,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..core.layout import find_run
     from ..core.project import Project
     from ..errors import WachatError
-    from ..train.runner import find_run
 
     if args.samples < 0:
         raise WachatError("--samples must not be negative")
@@ -30,14 +30,14 @@ def run(args) -> int:
     # idle OpenMP threads sleep instead of spinning (set before torch loads; see train/__main__.py)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     project = Project.open(args.project)
-    run_info = find_run(project.dir, args.run, need_adapter=True)
+    record = find_run(project.dir, args.run, need_adapter=True)
     from ..train.evaluate import evaluate_run
 
     def log(msg: str) -> None:
         if not args.json:
             print(f"  {msg}", file=sys.stderr, flush=True)
 
-    res = evaluate_run(project.dir, run_info, n_samples=args.samples, max_samples=args.max_samples, log=log)
+    res = evaluate_run(record, n_samples=args.samples, max_samples=args.max_samples, log=log)
     if args.json:
         import json
 

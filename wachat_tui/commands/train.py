@@ -1,4 +1,8 @@
-"""`wachat train P [--base …] [--qlora/--lora] [--epochs N] [--max-steps N] [--resume [RUN]] [--events]`."""
+"""`wachat train P [--resume [RUN]] [--list] [--events] [training options]`.
+
+The training options are generated from ``TrainConfig`` (``train/flags.py``), the same ones the
+training process takes, so the two never drift apart.
+"""
 from __future__ import annotations
 
 import signal
@@ -8,54 +12,31 @@ HELP = "fine-tune a LoRA/QLoRA adapter on a project's chat (live progress; --eve
 
 
 def add_arguments(parser) -> None:
+    from ..train.flags import add_config_arguments
+
     parser.add_argument("project", help="project name (see `wachat projects`)")
-    parser.add_argument("--base", help="base model: hub id, local HF folder, or embedded:smollm2-135m "
-                                       "(default: TinyLlama-1.1B-Chat on a CUDA GPU, else the embedded SmolLM2-135M)")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--qlora", dest="mode", action="store_const", const="qlora",
-                      help="4-bit NF4 base + LoRA (default on CUDA)")
-    mode.add_argument("--lora", dest="mode", action="store_const", const="lora",
-                      help="full-precision base + LoRA (default on the CPU)")
-    parser.add_argument("--epochs", type=float, help="passes over the training samples (default 3)")
-    parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps (overrides --epochs)")
-    parser.add_argument("--eval-steps", type=int, help="evaluate every N steps (default: ~8 times per run)")
-    parser.add_argument("--save-steps", type=int, help="checkpoint every N steps (default: with each evaluation)")
-    parser.add_argument("--batch-size", type=int, help="samples per batch (default 4 on CPU, 8 on GPU)")
-    parser.add_argument("--grad-accum", type=int, help="batches per optimizer step (default 1)")
-    parser.add_argument("--lr", type=float, help="peak learning rate (default 2e-4)")
-    parser.add_argument("--rank", type=int, help="LoRA rank (default 16 on CPU, 64 on GPU)")
-    parser.add_argument("--alpha", type=int, help="LoRA alpha (default 2 x rank)")
-    parser.add_argument("--seq-len", type=int, help="max tokens per sample (default 768 CPU / 1024 GPU)")
-    parser.add_argument("--batching", choices=["auto", "grouped", "padding_free", "padded"],
-                        help="how samples share a batch (default auto)")
-    parser.add_argument("--early-stopping", type=int, metavar="N",
-                        help="stop after N evaluations without a better validation loss")
-    parser.add_argument("--eval-samples", type=int, metavar="N",
-                        help="validation samples per evaluation (default 16 on CPU, all on GPU)")
-    parser.add_argument("--samples", type=int, metavar="N", help="replies generated at each evaluation (default 2)")
-    parser.add_argument("--seed", type=int, help="random seed (default 42)")
     parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN",
                         help="continue the latest (or the given) run from its last checkpoint")
     parser.add_argument("--list", action="store_true", help="list the project's runs and exit")
     parser.add_argument("--events", action="store_true", help="print JSON-lines events instead of a progress bar")
+    add_config_arguments(parser)
 
 
 def build_config(args):
+    """The run's configuration: the device's defaults, then the options given (validated)."""
     from ..train.config import TrainConfig
+    from ..train.flags import config_overrides
 
-    return TrainConfig.for_device(
-        None, base=args.base, mode=args.mode, epochs=args.epochs, max_steps=args.max_steps,
-        eval_steps=args.eval_steps, save_steps=args.save_steps, batch_size=args.batch_size,
-        grad_accum=args.grad_accum, learning_rate=args.lr, rank=args.rank, alpha=args.alpha,
-        max_seq_len=args.seq_len, batching=args.batching, early_stopping_patience=args.early_stopping,
-        eval_max_samples=args.eval_samples, n_samples=args.samples, seed=args.seed,
-    ).validate()
+    overrides = config_overrides(args)
+    return TrainConfig.for_device(overrides.pop("device", None), **overrides).validate()
 
 
 def run(args) -> int:
+    from ..core.layout import find_run
     from ..core.project import Project, set_last_project
     from ..errors import WachatError
-    from ..train.runner import find_run, list_runs, start_training
+    from ..train.flags import config_overrides, option_names
+    from ..train.runner import start_training
 
     project = Project.open(args.project)
     if args.list:
@@ -63,15 +44,15 @@ def run(args) -> int:
     config = build_config(args)
     resume = args.resume
     if resume:
-        run_info = find_run(project.dir, None if resume is True else resume)
-        if run_info.status == "finished":
-            raise WachatError(f"run {run_info.run_id} already finished",
+        record = find_run(project.dir, None if resume is True else resume)
+        if record.status == "finished":
+            raise WachatError(f"run {record.run_id} already finished",
                               "start a new run (without --resume), or export it with `wachat export`")
-        resume = run_info.run_id
-        given = [o for o in ("base", "mode", "epochs", "max_steps", "eval_steps", "save_steps", "batch_size",
-                             "grad_accum", "lr", "rank", "alpha", "seq_len", "batching") if getattr(args, o) is not None]
+        resume = record.run_id
+        names = option_names()
+        given = [names[k] for k in config_overrides(args) if k != "device"]
         if given and not args.events:
-            print(f"wachat: note: a resumed run keeps its own settings; ignoring --{', --'.join(g.replace('_', '-') for g in given)}",
+            print(f"wachat: note: a resumed run keeps its own settings; ignoring {', '.join(given)}",
                   file=sys.stderr)
     try:
         set_last_project(project.name)
@@ -95,7 +76,9 @@ def run(args) -> int:
     finally:
         signal.signal(signal.SIGINT, old)
     if final is None:
-        raise WachatError("training ended without a result", "see <project>/runs/train.log")
+        from ..core.layout import ProjectFiles
+
+        raise WachatError("training ended without a result", f"see {ProjectFiles(project.dir).train_log}")
     if final.name == "finished":
         return 0
     if final.error == "cancelled":
@@ -149,10 +132,7 @@ def _show_progress(proc, project: str):
     with progress:
         for ev in proc.events():
             if ev.name == "log":
-                if ev.level != "info" or not live:
-                    progress.console.print(f"[dim]{_esc(ev.message)}[/]")
-                else:
-                    progress.console.print(f"[dim]{_esc(ev.message)}[/]")
+                progress.console.print(f"[dim]{_esc(ev.message)}[/]")
             elif ev.name == "started":
                 c = ev.config
                 progress.console.print(
@@ -203,7 +183,7 @@ def _duration(seconds: float) -> str:
 
 
 def _list(project) -> int:
-    from ..train.runner import list_runs
+    from ..core.layout import list_runs
 
     runs = list_runs(project.dir)
     if not runs:

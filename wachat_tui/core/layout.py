@@ -186,6 +186,16 @@ class RunFiles:
         """The snapshot of the dataset this run trains on (a refresh cannot change it)."""
         return self.dir / "data"
 
+    @property
+    def snapshot_train(self) -> Path:
+        """The run's copy of the project's ``train.jsonl``, taken when the run started."""
+        return self.data_dir / "train.jsonl"
+
+    @property
+    def snapshot_validation(self) -> Path:
+        """The run's copy of the project's ``validation.jsonl``."""
+        return self.data_dir / "validation.jsonl"
+
     def checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"checkpoint-{step}"
 

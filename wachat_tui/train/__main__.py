@@ -37,40 +37,18 @@ QUIET_ENV = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .flags import add_config_arguments
+
     p = argparse.ArgumentParser(prog="python -m wachat_tui.train",
                                 description="Fine-tune a LoRA adapter on a wachat project (JSON events on stdout).")
     p.add_argument("--project-dir", required=True, help="the project folder (with project.json and dataset/)")
     p.add_argument("--run-id", help="name of the new run (default: a timestamp)")
     p.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN",
                    help="continue RUN (default: the latest run) from its last checkpoint")
-    p.add_argument("--config-json", help="a full TrainConfig as JSON (used by the app and `wachat train`)")
-    p.add_argument("--base", help="hub id, local HF model folder, or embedded:smollm2-135m")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--qlora", dest="mode", action="store_const", const="qlora")
-    mode.add_argument("--lora", dest="mode", action="store_const", const="lora")
-    p.add_argument("--device", choices=["cuda", "cpu", "mps"])
-    p.add_argument("--epochs", type=float)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--eval-steps", type=int)
-    p.add_argument("--save-steps", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--grad-accum", type=int)
-    p.add_argument("--lr", dest="learning_rate", type=float)
-    p.add_argument("--rank", type=int)
-    p.add_argument("--alpha", type=int)
-    p.add_argument("--dropout", type=float)
-    p.add_argument("--seq-len", dest="max_seq_len", type=int)
-    p.add_argument("--batching", choices=["auto", "grouped", "padding_free", "padded"])
-    p.add_argument("--eval-max-samples", type=int)
-    p.add_argument("--early-stopping", dest="early_stopping_patience", type=int)
-    p.add_argument("--samples", dest="n_samples", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--config-json", help="a full TrainConfig as JSON (used by the app and `wachat train`); "
+                                         "options given as well override it")
+    add_config_arguments(p)
     return p
-
-
-OVERRIDES = ("base", "mode", "device", "epochs", "max_steps", "eval_steps", "save_steps", "batch_size",
-             "grad_accum", "learning_rate", "rank", "alpha", "dropout", "max_seq_len", "batching",
-             "eval_max_samples", "early_stopping_patience", "n_samples", "seed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         emit(Failed(error="cancelled", hint=""), event_stream)
         return 130
-    except BaseException as exc:  # never end without an event
+    except BaseException as exc:  # the worker boundary: whatever went wrong, the reader gets a `failed` event
         traceback.print_exc(file=sys.stderr)
         from ..events import Failed, emit
 
@@ -118,31 +96,27 @@ def _main(argv, event_stream) -> int:
 
     from pathlib import Path
 
+    from ..core.layout import ProjectFiles
     from ..errors import WachatError
     from ..events import Failed, emit
-    from .config import ConfigError, TrainConfig
+    from .config import ConfigError, TrainConfig, detect_device
+    from .flags import config_overrides
 
     def fail(error: str, hint: str = "", code: int = 1) -> int:
         emit(Failed(error=error, hint=hint), event_stream)
         return code
 
-    project_dir = Path(args.project_dir).expanduser()
-    if not (project_dir / "project.json").exists():
-        return fail(f"{project_dir} is not a wachat project (no project.json)",
+    project = ProjectFiles(Path(args.project_dir).expanduser())
+    if not project.is_project():
+        return fail(f"{project.dir} is not a wachat project (no project.json)",
                     "create one with `wachat import EXPORT --me NAME`", 2)
-    overrides = {k: getattr(args, k) for k in OVERRIDES}
+    overrides = config_overrides(args)
     try:
         if args.config_json:
-            config = TrainConfig.from_dict(json.loads(args.config_json))
-            for k, v in overrides.items():
-                if v is not None:
-                    setattr(config, k, v)
+            config = TrainConfig.from_dict(json.loads(args.config_json)).with_overrides(**overrides)
         else:
-            device = overrides.pop("device")
-            config = TrainConfig.for_device(device, **overrides)
+            config = TrainConfig.for_device(overrides.pop("device", None), **overrides)
         if config.device is None:
-            from .config import detect_device
-
             config.device = detect_device()
         config.validate()
     except ConfigError as exc:
@@ -161,28 +135,26 @@ def _main(argv, event_stream) -> int:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", run_id):
             return fail(f"invalid run id {run_id!r}", "use letters, digits, '.', '_' or '-'", 2)
     if resume:
-        from .runner import find_run
+        from ..core.layout import find_run
 
         try:
-            run_id = find_run(project_dir, None if args.resume == "latest" else args.resume).run_id
+            run_id = find_run(project, None if args.resume == "latest" else args.resume).run_id
         except WachatError as exc:
             return fail(exc.message, exc.hint or "", 2)
 
     import logging
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    try:
-        from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_warning()
-        hf_logging.disable_progress_bar()
-    except Exception:
-        pass
+    hf_logging.set_verbosity_warning()
+    hf_logging.disable_progress_bar()
 
-    from .sft import Emitter, TrainingJob, is_main_process
+    from ..events import Emitter
+    from .job import TrainingJob, is_main_process
 
     emitter = Emitter(event_stream, enabled=is_main_process())
-    job = TrainingJob(project_dir, config, emitter, cancel, run_id=run_id, resume=resume)
+    job = TrainingJob(project.dir, config, emitter, cancel, run_id=run_id, resume=resume)
 
     def track(event):
         # from `started` on, the training loop polls the flag and stops at a step boundary
@@ -193,13 +165,13 @@ def _main(argv, event_stream) -> int:
     try:
         return job.run()
     except KeyboardInterrupt:
-        return job._cancelled() if job.state is not None else fail("cancelled", "", 130)
+        return job.cancelled() if job.progress is not None else fail("cancelled", "", 130)
     except WachatError as exc:
-        return job._failed(exc.message, exc.hint or "")
-    except Exception as exc:  # anything unexpected still ends as an event, with the traceback on stderr
-        traceback.print_exc(file=sys.stderr)
+        return job.failed(exc.message, exc.hint or "")
+    except Exception as exc:  # the worker boundary: a bug still ends as a `failed` event (and in run.json),
+        traceback.print_exc(file=sys.stderr)  # with its traceback in the training log
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return job._failed(msg, "see the training log (stderr) for the traceback")
+        return job.failed(msg, "see the training log (stderr) for the traceback")
 
 
 if __name__ == "__main__":

@@ -1,22 +1,41 @@
 """Typed training configuration: every knob of a run, with defaults that work per device.
 
+Each field's docstring is its documentation *and* its ``--help`` text: :mod:`.flags` turns the
+fields into the command-line options of both ``wachat train`` and the training process, so the
+two can never drift apart. A field's ``metadata`` names its flag when the field name is not
+what users type (``learning_rate`` → ``--lr``) and lists accepted aliases.
+
 No torch import here: the TUI builds and validates a config before any heavy library loads.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
+from ..core.embedded import DEFAULT as EMBEDDED_DEFAULT
 from ..errors import WachatError
 
-EMBEDDED_BASE = "embedded:smollm2-135m"
+EMBEDDED_BASE = EMBEDDED_DEFAULT.base_name
 GPU_DEFAULT_BASE = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 
-MODES = ("qlora", "lora")
-SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
-BATCHING = ("auto", "grouped", "padding_free", "padded")
-ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+Mode = Literal["qlora", "lora"]
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
+Batching = Literal["auto", "grouped", "padding_free", "padded"]
+Device = Literal["cuda", "cpu", "mps"]
+
+MODES: tuple[str, ...] = get_args(Mode)
+SCHEDULERS: tuple[str, ...] = get_args(Scheduler)
+BATCHING: tuple[str, ...] = get_args(Batching)
+DEVICES: tuple[str, ...] = get_args(Device)
+
+
+def flag(name: str | None = None, *aliases: str, metavar: str | None = None, switches: bool = False) -> dict:
+    """Field metadata for the generated command-line option (see :mod:`.flags`).
+
+    ``switches``: an enumeration offered as one flag per value (``--lora`` / ``--qlora``).
+    """
+    return {"flag": name, "aliases": aliases, "metavar": metavar, "switches": switches}
 
 
 class ConfigError(WachatError):
@@ -27,97 +46,100 @@ class ConfigError(WachatError):
 class TrainConfig:
     """Everything a training run needs besides the project. Defaults follow QLoRA-paper practice."""
 
-    base: str | None = None
-    """Base model: a hub id, a local HF checkpoint dir, or ``embedded:smollm2-135m``.
-    None = TinyLlama-1.1B-Chat when a CUDA GPU is present, else the embedded SmolLM2-135M."""
+    base: str | None = field(default=None, metadata=flag(metavar="MODEL"))
+    """Base model: a hub id, a local HF checkpoint folder, or ``embedded:smollm2-135m``.
+    Default: TinyLlama-1.1B-Chat on a CUDA GPU, else the embedded SmolLM2-135M."""
 
-    mode: str = "lora"
-    """``qlora`` (4-bit NF4 base with double quantization + LoRA; default on CUDA) or ``lora``
-    (bf16 base on a GPU, fp32 on the CPU)."""
+    mode: Mode = field(default="lora", metadata=flag(switches=True))
+    """``qlora``: a 4-bit NF4 base with double quantization + LoRA, the default on CUDA;
+    ``lora``: a full-precision base (bf16 on a GPU, fp32 on the CPU) + LoRA, the default on the CPU."""
 
-    learning_rate: float = 2e-4
-    """Peak learning rate of the LoRA weights."""
+    learning_rate: float = field(default=2e-4, metadata=flag("--lr", "--learning-rate"))
+    """Peak learning rate of the LoRA weights (default 2e-4)."""
 
     epochs: float = 3.0
-    """Passes over the training samples (ignored when ``max_steps`` is set)."""
+    """Passes over the training samples (default 3; ignored when max steps is set)."""
 
     max_steps: int | None = None
-    """Stop after this many optimizer steps (overrides ``epochs``)."""
+    """Stop after this many optimizer steps (overrides the epochs)."""
 
     rank: int = 16
-    """LoRA rank r (64 on a GPU, 16 on the CPU by default)."""
+    """LoRA rank r (default 64 on a GPU, 16 on the CPU)."""
 
     alpha: int | None = None
-    """LoRA alpha (scaling = alpha / r). None = 2 × rank."""
+    """LoRA alpha; the update is scaled by alpha / r (default 2 × rank)."""
 
     dropout: float = 0.05
-    """Dropout on the LoRA input."""
+    """Dropout on the LoRA input (default 0.05)."""
 
-    target_modules: tuple[str, ...] = ALL_PROJECTIONS
-    """Linear layers that get adapters: all attention and MLP projections by default."""
+    target_modules: tuple[str, ...] | None = field(default=None, metadata=flag(metavar="NAME"))
+    """Layers that get adapters, by name (e.g. ``q_proj v_proj``). Default: every linear
+    projection of the transformer blocks, whatever the architecture calls them (Llama's
+    q/k/v/o/gate/up/down, Phi-3's fused qkv_proj/gate_up_proj …), never the LM head."""
 
-    lr_scheduler: str = "cosine"
-    """Learning-rate schedule after warmup: cosine, linear, constant, constant_with_warmup."""
+    lr_scheduler: Scheduler = "cosine"
+    """Learning-rate schedule after the warmup (default cosine)."""
 
     warmup_ratio: float = 0.05
-    """Fraction of the steps spent warming the learning rate up from 0."""
+    """Fraction of the optimizer steps spent warming the learning rate up from 0 (default 0.05)."""
 
     weight_decay: float = 0.0
-    """AdamW weight decay on the LoRA weights."""
+    """AdamW weight decay on the LoRA weights (default 0)."""
 
     max_grad_norm: float = 1.0
-    """Gradient clipping norm."""
+    """Gradient clipping norm (default 1)."""
 
     batch_size: int = 8
-    """Chat samples per micro-batch."""
+    """Chat samples per batch (default 4 on the CPU, 8 on a GPU)."""
 
     grad_accum: int = 1
-    """Micro-batches accumulated per optimizer step (effective batch = batch_size × grad_accum)."""
+    """Batches accumulated per optimizer step; the effective batch is batch size × this (default 1)."""
 
-    max_seq_len: int = 1024
-    """Longest training sequence in tokens; longer samples keep their system prompt and their end."""
+    max_seq_len: int = field(default=1024, metadata=flag("--seq-len", "--max-seq-len", metavar="TOKENS"))
+    """Longest training sample in tokens; longer ones keep their system prompt and their end
+    (default 768 on the CPU, 1024 on a GPU)."""
 
-    batching: str = "auto"
-    """How samples of different lengths share a batch: ``grouped`` (length-grouped with minimal
-    padding), ``padding_free`` (concatenated, position ids restart per sample; needs flash
-    attention to pay off), ``padded`` (plain TRL default), ``auto`` = padding_free on CUDA with
-    flash-attn installed, grouped otherwise."""
+    batching: Batching = "auto"
+    """How samples of different lengths share a batch: ``grouped`` (similar lengths together,
+    little padding), ``padding_free`` (concatenated; pays off with flash attention), ``padded``
+    (plain TRL), ``auto``: padding_free on CUDA with flash-attn installed, else grouped."""
 
     gradient_checkpointing: bool | None = None
-    """Recompute activations in the backward pass to save memory. None = on for CUDA, off on the CPU."""
+    """Recompute activations in the backward pass to save memory (default: on for CUDA, off on the CPU)."""
 
-    eval_steps: int | None = None
-    """Evaluate (validation loss, perplexity, samples) every N steps. None = about 8 times per run."""
+    eval_steps: int | None = field(default=None, metadata=flag(metavar="N"))
+    """Evaluate (validation loss, perplexity, sample replies) every N steps (default: about 8 times per run)."""
 
-    save_steps: int | None = None
-    """Write a resumable checkpoint every N steps. None = same as ``eval_steps``."""
+    save_steps: int | None = field(default=None, metadata=flag(metavar="N"))
+    """Write a resumable checkpoint every N steps (default: with each evaluation)."""
 
-    save_total_limit: int = 2
-    """Resumable checkpoints kept on disk (older ones are deleted; the best adapter is kept apart)."""
+    save_total_limit: int = field(default=2, metadata=flag(metavar="N"))
+    """Resumable checkpoints kept on disk; older ones are deleted, the best adapter is kept apart (default 2)."""
 
-    eval_max_samples: int | None = None
-    """Validation samples used per evaluation (a fixed subset, so evaluations compare). None = all."""
+    eval_max_samples: int | None = field(default=None, metadata=flag("--eval-samples", "--eval-max-samples",
+                                                                      metavar="N"))
+    """Validation samples per evaluation, a fixed subset so evaluations compare (default 16 on the CPU, all on a GPU)."""
 
-    early_stopping_patience: int | None = None
-    """Stop when the validation loss has not improved for this many evaluations. None = never."""
+    early_stopping_patience: int | None = field(default=None, metadata=flag("--early-stopping", metavar="N"))
+    """Stop after N evaluations without a better validation loss (default: never)."""
 
     sample_every_eval: bool = True
-    """Generate replies for a few held-out contexts at every evaluation."""
+    """Generate replies for a few held-out contexts at every evaluation (default on)."""
 
-    n_samples: int = 2
-    """Held-out contexts to generate a reply for at each evaluation."""
+    n_samples: int = field(default=2, metadata=flag("--samples", metavar="N"))
+    """Held-out replies generated at each evaluation (default 2 on the CPU, 3 on a GPU)."""
 
-    sample_max_new_tokens: int = 40
-    """Longest generated sample reply, in tokens."""
+    sample_max_new_tokens: int = field(default=40, metadata=flag("--sample-tokens", metavar="N"))
+    """Longest generated sample reply, in tokens (default 40)."""
 
     seed: int = 42
-    """Seed for LoRA init, data order and sampling (a resumed run continues the same order)."""
+    """Seed for the LoRA init, the data order and the samples; a resumed run continues the same order (default 42)."""
 
-    logging_steps: int = 1
-    """Emit a `step` event every N optimizer steps."""
+    logging_steps: int = field(default=1, metadata=flag(metavar="N"))
+    """Report the training loss every N optimizer steps (default 1)."""
 
-    device: str | None = None
-    """``cuda``, ``cpu`` (or ``mps``). None = CUDA when available."""
+    device: Device | None = None
+    """Where to train: cuda, cpu or mps (default: CUDA when available)."""
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -147,14 +169,18 @@ class TrainConfig:
     def from_dict(cls, row: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in row.items() if k in known}
-        if "target_modules" in data and data["target_modules"] is not None:
+        if data.get("target_modules") is not None:
             data["target_modules"] = tuple(data["target_modules"])
         return cls(**data)
 
     def to_dict(self) -> dict:
         row = asdict(self)
-        row["target_modules"] = list(self.target_modules)
+        row["target_modules"] = list(self.target_modules) if self.target_modules is not None else None
         return row
+
+    def with_overrides(self, **overrides: Any) -> "TrainConfig":
+        """A copy with the given options replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -170,12 +196,20 @@ class TrainConfig:
             return self.gradient_checkpointing
         return self.device == "cuda"
 
-    def total_steps(self, n_train_samples: int) -> int:
-        """Optimizer steps this config runs on ``n_train_samples`` samples."""
+    def total_steps(self, n_train_samples: int, world_size: int = 1) -> int:
+        """Optimizer steps this config runs on ``n_train_samples`` samples (split over ``world_size`` processes)."""
         if self.max_steps:
             return self.max_steps
-        per_epoch = max(1, math.ceil(n_train_samples / self.batch_size / self.grad_accum))
+        per_epoch = max(1, math.ceil(n_train_samples / self.batch_size / self.grad_accum / max(1, world_size)))
         return max(1, math.ceil(per_epoch * self.epochs))
+
+    def warmup_steps(self, total_steps: int) -> int:
+        """The warmup in optimizer steps: ``warmup_ratio`` of ``total_steps``, rounded up.
+
+        Passed to the trainer as a whole number of steps, which every transformers version
+        reads the same way (a float ``warmup_steps`` only means a ratio from transformers 5).
+        """
+        return math.ceil(self.warmup_ratio * total_steps)
 
     def resolved_eval_steps(self, total_steps: int) -> int:
         if self.eval_steps:
@@ -196,7 +230,7 @@ class TrainConfig:
 
         if self.mode not in MODES:
             bad(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if self.device not in (None, "cuda", "cpu", "mps"):
+        if self.device is not None and self.device not in DEVICES:
             bad(f"device must be cuda, cpu or mps, not {self.device!r}")
         if not (0 < self.learning_rate <= 1):
             bad(f"learning rate must be in (0, 1], got {self.learning_rate}", "2e-4 is a good start for LoRA")
@@ -210,8 +244,8 @@ class TrainConfig:
             bad(f"LoRA alpha must be positive, got {self.alpha}")
         if not (0 <= self.dropout < 1):
             bad(f"LoRA dropout must be in [0, 1), got {self.dropout}")
-        if not self.target_modules:
-            bad("no LoRA target modules given", "use the default: all attention and MLP projections")
+        if self.target_modules is not None and not [t for t in self.target_modules if t.strip()]:
+            bad("no LoRA target modules given", "leave --target-modules out to adapt every linear projection")
         if self.lr_scheduler not in SCHEDULERS:
             bad(f"lr scheduler must be one of {', '.join(SCHEDULERS)}, not {self.lr_scheduler!r}")
         if not (0 <= self.warmup_ratio < 1):

