@@ -196,6 +196,11 @@ class RunFiles:
         """The run's copy of the project's ``validation.jsonl``."""
         return self.data_dir / "validation.jsonl"
 
+    @property
+    def snapshot_pairs(self) -> Path:
+        """The run's copy of the project's ``pairs.jsonl`` (who said what, for held-out contexts and eval)."""
+        return self.data_dir / "pairs.jsonl"
+
     def checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"checkpoint-{step}"
 

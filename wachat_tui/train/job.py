@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from ..core.layout import ProjectFiles, RunFiles, RunRecord, new_run_id, pid_alive, read_json_object
+from ..core import atomic
 from ..core.atomic import write_json
 from ..errors import WachatError
 from ..events import Checkpointed, Emitter, Evaluated, Failed, Finished, Sampled, Started, Step
@@ -246,7 +247,8 @@ class TrainingJob:
             self.emit.log("this run has no copy of its dataset (it started with an older wachat): "
                           "using the project's dataset as it is now", "warning")
         ensure_private_dir(files.data_dir)
-        for source, target in ((self.project.validation, files.snapshot_validation),
+        for source, target in ((self.project.pairs, files.snapshot_pairs),
+                               (self.project.validation, files.snapshot_validation),
                                (self.project.train, files.snapshot_train)):  # train last: it marks completion
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=files.data_dir)
             try:
@@ -299,7 +301,9 @@ class TrainingJob:
                                          "validation_used": len(val_tok)}
         held_out = []
         if cfg.sample_every_eval and cfg.n_samples and validation_rows:
-            held_out = chat_data.held_out_prompts(validation_rows, cfg.n_samples, cfg.seed, self._participants)
+            pairs = atomic.read_jsonl(self.files.snapshot_pairs) if self.files.snapshot_pairs.exists() else ()
+            held_out = chat_data.held_out_prompts(validation_rows, cfg.n_samples, cfg.seed, self._participants,
+                                                  pairs=pairs)
         self.held_out = held_out
         self._check_cancel()
         return TrainingData(train_tok, val_tok, held_out)
