@@ -104,8 +104,8 @@ def test_sentencepiece_from_tokenizer_json_only(tiny_spm, tiny_spm_adapter, tmp_
     assert all(e.passed for e in events if e.name == "verified")
 
 
-def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_bpe, tiny_bpe_adapter, tmp_path, monkeypatch):
-    project = make_project(tmp_path / "home", tiny_bpe, adapter_from=tiny_bpe_adapter)
+def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_spm, tiny_spm_adapter, tmp_path, monkeypatch):
+    project = make_project(tmp_path / "home", tiny_spm, adapter_from=tiny_spm_adapter)
     models = project / "models"
     models.mkdir()
     old = models / f"{RUN}-q8_0.gguf"
@@ -122,10 +122,10 @@ def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_bpe, tiny_bpe_ad
     assert sorted(p.name for p in models.iterdir()) == [old.name]  # no temp files, no Modelfile
 
 
-def test_interrupted_export_cleans_up(tiny_bpe, tiny_bpe_adapter, tmp_path, monkeypatch):
+def test_interrupted_export_cleans_up(tiny_spm, tiny_spm_adapter, tmp_path, monkeypatch):
     from wachat_tui.export import gguf as gguf_mod
 
-    project = make_project(tmp_path / "home", tiny_bpe, adapter_from=tiny_bpe_adapter)
+    project = make_project(tmp_path / "home", tiny_spm, adapter_from=tiny_spm_adapter)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -203,7 +203,7 @@ def test_unknown_bpe_tokenizer_is_refused_before_anything_is_written(tmp_path):
     assert list((project / "models").iterdir()) == []
 
 
-def test_corrupt_or_truncated_gguf_is_a_clear_error(tiny_bpe, tmp_path):
+def test_corrupt_or_truncated_gguf_is_a_clear_error(tiny_spm, tmp_path):
     garbage = tmp_path / "garbage.gguf"
     garbage.write_bytes(os.urandom(4096))
     with pytest.raises(ModelError, match="not a GGUF file"):
@@ -214,8 +214,8 @@ def test_corrupt_or_truncated_gguf_is_a_clear_error(tiny_bpe, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     good = tmp_path / "good.gguf"
-    write_gguf(good, AutoModelForCausalLM.from_pretrained(tiny_bpe), tokenizer_dir=tiny_bpe,
-               hf_tokenizer=AutoTokenizer.from_pretrained(tiny_bpe))
+    write_gguf(good, AutoModelForCausalLM.from_pretrained(tiny_spm), tokenizer_dir=tiny_spm,
+               hf_tokenizer=AutoTokenizer.from_pretrained(tiny_spm))
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(ModelError, match="cannot load|not a valid GGUF") as info:

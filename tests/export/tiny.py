@@ -279,12 +279,12 @@ def make_base(family: Family, path: Path, assets: Assets, *, seed: int = 0, teac
     import transformers
 
     path.mkdir(parents=True, exist_ok=True)
-    family.make_tokenizer(path, assets).save_pretrained(str(path))
+    tok = family.make_tokenizer(path, assets)
+    tok.save_pretrained(str(path))
     if family.tokenizer_class:
         config_path = path / "tokenizer_config.json"
         config_path.write_text(json.dumps({**json.loads(config_path.read_text()),
                                            "tokenizer_class": family.tokenizer_class}))
-    tok = transformers.AutoTokenizer.from_pretrained(str(path))
     vocab = -(-len(tok) // family.pad_vocab_to) * family.pad_vocab_to
     config = getattr(transformers, family.config_class)(
         **{**TINY, **family.config}, vocab_size=vocab, bos_token_id=tok.bos_token_id,
@@ -309,11 +309,12 @@ OPENERS = ("hey! how are you?", "ok see you tomorrow then 👋", "hey!! are you 
            "haha ok. see you soon!", "did you finish the report for Monday?")
 
 
-def teach_replies(model, tok, steps: int = 80, lr: float = 1e-2) -> None:
+def teach_replies(model, tok, steps: int = 30, lr: float = 2e-2) -> None:
     """Train the random model briefly to answer a chat with a short reply and the end-of-turn token.
 
-    Only the reply positions are scored (the LM head runs on those rows alone), so a 150k
-    vocabulary costs little. Enough for a greedy reply to stop, which is what the check needs.
+    Only the reply positions are scored (the LM head runs on those rows alone) and the embeddings
+    stay frozen, so a 150k vocabulary costs little. Enough for a greedy reply to stop, which is
+    what the check needs (30 steps: each of the check's prompts stops within 25 tokens in HF).
     """
     import torch
 
@@ -340,15 +341,25 @@ def teach_replies(model, tok, steps: int = 80, lr: float = 1e-2) -> None:
         positions += range(start - 1, end)  # each predicts the next reply token, the last the end token
         targets += ids[start:end + 1]
     rows_t, positions_t, targets_t = torch.tensor(rows), torch.tensor(positions), torch.tensor(targets)
-    optim = torch.optim.Adam(model.parameters(), lr=lr)
+    embeddings = [model.get_input_embeddings().weight, model.get_output_embeddings().weight]
+    for weight in embeddings:
+        weight.requires_grad_(False)
+    optim = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: a second thread only adds overhead
     model.train()
-    for _ in range(steps):
-        hidden = model.model(input_ids=batch, attention_mask=mask).last_hidden_state[rows_t, positions_t]
-        loss = torch.nn.functional.cross_entropy(model.lm_head(hidden), targets_t)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-    model.eval()
+    try:
+        for _ in range(steps):
+            hidden = model.model(input_ids=batch, attention_mask=mask).last_hidden_state[rows_t, positions_t]
+            loss = torch.nn.functional.cross_entropy(model.lm_head(hidden), targets_t)
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+    finally:
+        torch.set_num_threads(threads)
+        for weight in embeddings:
+            weight.requires_grad_(True)
+        model.eval()
 
 
 # --------------------------------------------------------------------------- adapters and projects

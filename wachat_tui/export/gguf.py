@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 from ..core.gguf_file import check_gguf_file
 from ..errors import ModelError
 from .convert import ConversionJob, run_conversion
+from .sentencepiece_model import write_sentencepiece_model
 
 # HF architectures whose export is verified by the test suite (tiny models of each, merged and LoRA):
 # class name → family. The converter knows more, but only these are known to pass the checks.
@@ -110,7 +111,9 @@ def stage_tokenizer(hf_tokenizer, tokenizer_dir: Path, dest: Path) -> None:
     The converter reads special/added tokens from ``added_tokens_decoder``, the chat template,
     BOS/EOS and their ids from ``tokenizer_config.json`` the way transformers 4 wrote it;
     transformers 5 leaves most of that out (Gemma's ``<start_of_turn>`` then became a plain word
-    in llama.cpp). The HF tokenizer object is the reference: its view is written back.
+    in llama.cpp). The HF tokenizer object is the reference: its view is written back. A
+    SentencePiece tokenizer that comes without ``tokenizer.model`` gets one
+    (:mod:`.sentencepiece_model`).
     """
     tokenizer_dir, dest = Path(tokenizer_dir), Path(dest)
     for name in TOKENIZER_FILES:
@@ -118,6 +121,7 @@ def stage_tokenizer(hf_tokenizer, tokenizer_dir: Path, dest: Path) -> None:
             shutil.copyfile(tokenizer_dir / name, dest / name)
     if not (dest / "tokenizer.json").is_file() and not (dest / "tokenizer.model").is_file():
         hf_tokenizer.save_pretrained(str(dest))  # a tokenizer that only exists in memory
+    write_sentencepiece_model(dest, hf_tokenizer)  # SentencePiece-style tokenizer.json only
     config_path = dest / "tokenizer_config.json"
     try:
         config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
