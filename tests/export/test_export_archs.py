@@ -21,10 +21,13 @@ from wachat_tui.export import verify
 from wachat_tui.export.gguf import SUPPORTED_ARCHITECTURES, read_metadata, write_gguf
 from wachat_tui.export.lora import write_lora_gguf
 from wachat_tui.export.merge import load_merged, load_tokenizer
+from wachat_tui.export.modelfile import detect_format
 
 from .tiny import FAMILIES, make_adapter, make_base
 
 ARCHS = ("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3")
+CHAT_FORMAT = {"llama": "llama3", "mistral": "inst", "qwen2": "chatml", "qwen3": "chatml", "gemma2": "gemma",
+               "gemma3": "gemma", "phi3": "phi3"}  # the Modelfile's Go template reproduces each exactly
 GGUF_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma2": "gemma2",
              "gemma3": "gemma3", "phi3": "phi3"}  # llama.cpp runs Mistral as llama
 SYSTEM = "You are Maya, texting with Leo in a WhatsApp chat. Reply as Maya would."
@@ -67,11 +70,10 @@ def exported(request, assets, tmp_path_factory) -> Exported:
     reference = verify.hf_logits(model, ids)
     merged = root / "merged.gguf"
     summary = write_gguf(merged, model, tokenizer_dir=base, hf_tokenizer=tokenizer, metadata=METADATA,
-                         name=f"wachat test {name}", threads=1)
+                         name="wachat demo 20260101-120000", threads=1)  # as the pipeline names it
     del model
     base_gguf = root / "base.gguf"
-    write_gguf(base_gguf, checkpoint_dir=base, tokenizer_dir=base, hf_tokenizer=tokenizer, name=f"{name} base",
-               threads=1)
+    write_gguf(base_gguf, checkpoint_dir=base, tokenizer_dir=base, hf_tokenizer=tokenizer, threads=1)
     lora = write_lora_gguf(adapter, base, root / "lora.gguf", metadata=METADATA, threads=1)
     return Exported(name, base, tokenizer, chat_text, ids, reference, merged, base_gguf, lora, summary)
 
@@ -94,6 +96,14 @@ def test_merged_export_passes_the_llama_cpp_checks(exported):
     assert json.loads(meta["wachat.personas"]) == ["Maya", "Leo"]
     assert json.loads(meta["wachat.system_prompts"])["Maya"] == SYSTEM
     assert meta["tokenizer.chat_template"] == exported.tokenizer.chat_template
+    assert meta["general.name"].startswith("wachat demo 20260101-120000")
+    # llama.cpp strips the whitespace after Phi-3's chat tokens only for a model named "phi-3"
+    assert ("phi-3" in meta["general.name"].lower()) == (exported.name == "phi3")
+
+    tok = exported.tokenizer
+    match = detect_format(tok.chat_template, exported.chat_text, verify.sample_messages(SYSTEM),
+                          bos=tok.bos_token or "", eos=tok.eos_token)
+    assert match.label == CHAT_FORMAT[exported.name]  # recognised, and exact (no "approximate")
 
 
 def test_lora_gguf_on_the_base_gguf_gives_the_merged_model(exported):

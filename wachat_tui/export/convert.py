@@ -57,11 +57,16 @@ class ConverterProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, encoding="utf-8",
             env=env, bufsize=1)
         self._next_id = 0
+        self._ready = False  # the worker imports torch and the converter first: read its hello lazily
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
         hello = self._read()
         if not hello.get("ready"):
-            self.close()
             raise ModelError("llama.cpp's converter did not start",
-                             hint=f"check its folder {converter.root}; the log says: {self.log_tail()}")
+                             hint=f"check its folder {self.converter.root}; the log says: {self.log_tail()}")
+        self._ready = True
 
     def _read(self) -> dict:
         line = self.proc.stdout.readline() if self.proc.stdout else ""
@@ -80,6 +85,7 @@ class ConverterProcess:
         return self.proc.poll() is None
 
     def run(self, job: ConversionJob, threads: int | None = None, progress: ProgressFn | None = None) -> dict:
+        self._wait_ready()
         self._next_id += 1
         message = {"id": self._next_id, "script": job.script, "args": [str(a) for a in job.args],
                    "metadata": job.metadata, "threads": threads}
@@ -100,19 +106,15 @@ class ConverterProcess:
             raise _explain(reply.get("error") or "unknown error", reply.get("log") or [], self.converter)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                if self.proc.stdin:
-                    self.proc.stdin.close()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.kill()
-        self._log.close()
-
-    def kill(self) -> None:
+        """Stop the worker. It holds no state worth a graceful exit (jobs are whole files written
+        under temp names), and it may still be importing torch: kill it."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        self._log.close()
 
 
 def _explain(error: str, log: list[str], converter: Converter) -> ConversionFailed:
@@ -134,6 +136,25 @@ _lock = threading.Lock()
 _process: ConverterProcess | None = None
 
 
+def _shared_process() -> ConverterProcess:
+    """The running converter process for the installed converter (started if needed; call locked)."""
+    global _process
+    converter = find_converter()
+    if _process is not None and (not _process.alive() or _process.converter != converter):
+        _process.close()
+        _process = None
+    if _process is None:
+        _process = ConverterProcess(converter)
+    return _process
+
+
+def start_converter() -> Converter:
+    """Find the converter (a clear ModelError when setup has not put it in place) and start its
+    process in the background, so its imports overlap with the merge that comes first."""
+    with _lock:
+        return _shared_process().converter
+
+
 def run_conversion(job: ConversionJob, *, threads: int | None = None,
                    progress: ProgressFn | None = None) -> dict:
     """Run one job in the shared converter process; returns the summary of the written file.
@@ -142,21 +163,15 @@ def run_conversion(job: ConversionJob, *, threads: int | None = None,
     ModelError when the converter is not set up. On any interruption the process is killed.
     """
     global _process
-    converter = find_converter()
     with _lock:
-        if _process is not None and (not _process.alive() or _process.converter != converter):
-            _process.close()
-            _process = None
-        if _process is None:
-            _process = ConverterProcess(converter)
+        process = _shared_process()
         try:
-            return _process.run(job, threads=threads, progress=progress)
+            return process.run(job, threads=threads, progress=progress)
         except ConversionFailed:
             raise
         except BaseException:
             # Interrupted or the worker died mid-job: stop it now so nothing keeps writing.
-            _process.kill()
-            _process.close()
+            process.close()
             _process = None
             raise
 

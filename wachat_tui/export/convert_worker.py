@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import runpy
+import signal
 import sys
 import time
 from pathlib import Path
@@ -119,8 +120,19 @@ def run_job(job: dict, scripts: dict[str, Path], recent: _Recent) -> dict:
     return result
 
 
+def _stay_with_parent() -> None:
+    """Ctrl-C is the parent's to handle (it kills this process), and this process must not outlive
+    a parent that was killed outright (Linux: the kernel sends SIGKILL when the parent dies)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def main(argv: list[str]) -> int:
     global _PROTOCOL
+    _stay_with_parent()
     root = Path(argv[0]).resolve()
     # The scripts import `conversion` from their folder and `gguf` from its gguf-py (newer than
     # the gguf wheel of the same version number): both must win over anything installed.

@@ -79,13 +79,16 @@ def check_supported(hparams: Mapping[str, Any]) -> str:
 
 
 def gguf_model_name(name: str | None, hparams: Mapping[str, Any]) -> str | None:
-    """``general.name`` for the file. llama.cpp decides some tokenizer behaviour by this name: for
-    Phi-3 it strips the whitespace after special tokens only when the name says "phi-3", as the HF
-    Phi-3 tokenizer does, so a Phi-3 export must keep that in its name."""
-    if name and SUPPORTED_ARCHITECTURES.get(check_supported(hparams)) == "phi3":
-        lower = name.lower()
+    """``general.name`` for the file (None: the converter names it after the folder).
+
+    llama.cpp decides some tokenizer behaviour by this name: for Phi-3 it strips the whitespace
+    after special tokens only when the name says "phi-3", as the HF Phi-3 tokenizer does, so a
+    Phi-3 export must say so in its name whatever the project or folder is called.
+    """
+    if SUPPORTED_ARCHITECTURES.get(check_supported(hparams)) == "phi3":
+        lower = (name or "").lower()
         if "phi-3" not in lower and "phi3" not in lower:
-            name = f"{name} (Phi-3)"
+            name = f"{name} (Phi-3)" if name else "Phi-3"
     return name
 
 

@@ -120,7 +120,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     path (an older file there stays as it was) and no temp file is left behind.
     """
     from . import verify
-    from .converter import find_converter
+    from .convert import start_converter
     from .gguf import check_supported, quantize, read_hparams, write_gguf
     from .merge import load_merged, load_tokenizer
     from .modelfile import detect_format, render_modelfile
@@ -135,7 +135,8 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     out = Path(config.out) if config.out else default_output(source, config.quant)
     hparams = read_hparams(source.base_path)
     check_supported(hparams)  # before any heavy loading: unsupported → instant, clear error
-    find_converter()  # llama.cpp's converter, put in place by setup: missing → instant, clear error
+    start_converter()  # llama.cpp's converter (setup put it in place): missing → instant, clear error;
+    # found → its process starts importing now, while the merge runs
     _prepare_dir(out.parent, private=config.out is None)
     emit(Log(message=f"exporting run {source.run_id} of {source.project_name} "
                      f"(base {source.base_model}) to {out}"))
