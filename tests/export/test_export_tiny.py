@@ -104,6 +104,18 @@ def test_sentencepiece_from_tokenizer_json_only(tiny_spm, tiny_spm_adapter, tmp_
     assert all(e.passed for e in events if e.name == "verified")
 
 
+def test_gemma_without_tokenizer_model(assets, tmp_path):
+    """A Gemma checkpoint whose tokenizer is only a tokenizer.json (what transformers makes from a GGUF,
+    like the embedded Gemma base) gets a tokenizer.model at staging, and llama.cpp tokenizes as HF does."""
+    base = make_base(FAMILIES["gemma3"], tmp_path / "base", assets, teach=False)
+    (base / "tokenizer.model").unlink()
+    project = make_project(tmp_path / "home", base)
+    path, metrics, events = _export(project, "f16", checks=("tokens",))
+    assert metrics["tokenizer"] == "llama" and metrics["architecture"] == "gemma3"
+    assert [e.passed for e in events if e.name == "verified"] == [True]
+    assert not (base / "tokenizer.model").exists()  # the base folder itself is left as it was
+
+
 def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_spm, tiny_spm_adapter, tmp_path, monkeypatch):
     project = make_project(tmp_path / "home", tiny_spm, adapter_from=tiny_spm_adapter)
     models = project / "models"

@@ -123,7 +123,8 @@ def _explain(error: str, log: list[str], converter: Converter) -> ConversionFail
     if "pre-tokenizer was not recognized" in text:
         return ConversionFailed(
             "llama.cpp's converter does not know this base model's tokenizer (unrecognised BPE pre-tokenizer)",
-            hint=f"llama.cpp {converter.version} cannot run this base model; train on a supported base", log=log)
+            hint=f"the llama.cpp in llama-cpp-python {converter.version} cannot run it; train on a supported base",
+            log=log)
     if "is not supported" in text and "Model " in text:
         return ConversionFailed(f"llama.cpp's converter does not support this model: {log[-1] if log else error}",
                                 hint="train on a supported base model", log=log)

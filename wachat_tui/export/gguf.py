@@ -150,14 +150,15 @@ def stage_tokenizer(hf_tokenizer, tokenizer_dir: Path, dest: Path) -> None:
 
 def _link_checkpoint(checkpoint_dir: Path, dest: Path) -> None:
     """A saved checkpoint's weights, linked (not copied) into the staging folder."""
-    found = False
-    for item in sorted(Path(checkpoint_dir).iterdir()):
-        if item.suffix in _WEIGHT_SUFFIXES and item.is_file() and not item.name.startswith("training_args"):
+    items = sorted(Path(checkpoint_dir).iterdir())
+    # safetensors when there are any (a folder may hold both formats; the converter would read both)
+    suffix = next((s for s in _WEIGHT_SUFFIXES if any(i.suffix == s and i.is_file() for i in items)), None)
+    for item in items:
+        if item.suffix == suffix and item.is_file() and not item.name.startswith("training_args"):
             os.symlink(item.resolve(), dest / item.name)
-            found = True
-        elif item.name in _WEIGHT_INDEXES:
+        elif item.name in _WEIGHT_INDEXES and suffix and item.name.endswith(f"{suffix}.index.json"):
             shutil.copyfile(item, dest / item.name)
-    if not found:
+    if suffix is None:
         raise ModelError(f"no model weights (*.safetensors) in {checkpoint_dir}",
                          hint="the base model folder is incomplete; train again to re-create it")
     for name in ("config.json", "generation_config.json"):
