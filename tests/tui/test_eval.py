@@ -190,8 +190,9 @@ async def _play(pilot, app, picks):
         turn = model_side.query_one(ChatTurn)
         await wait_until(pilot, lambda: turn.query(".bubble") and MODEL_TAG in shown(turn.query(".bubble").first()), 5)
         assert turn.by_model and "written by the model" in shown(model_side.query_one(".candidate-label"))
-        verdict = shown(screen.query_one("#blind-verdict"))
+        verdict = " ".join(shown(screen.query_one("#blind-verdict")).split())
         assert ("Fooled" in verdict) == (choice != round_.real_choice)
+        assert f"{round_.example.persona} wrote bubble {round_.real_choice}" in verdict
         await pilot.press("enter")
         await pilot.pause(0.1)
     return expected_fooled

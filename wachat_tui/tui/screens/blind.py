@@ -28,11 +28,13 @@ class BlindTestScreen(Screen[BlindSession | None]):
     """Dismissed with the saved session, or None when the player left before the end."""
 
     BINDINGS = [
-        Binding("1", "pick(1)", "Bubble 1", tooltip="Bubble 1 is the real one"),
-        Binding("2", "pick(2)", "Bubble 2", tooltip="Bubble 2 is the real one"),
-        Binding("left", "select(1)", "← 1", show=False, tooltip="Point at bubble 1"),
-        Binding("right", "select(2)", "2 →", show=False, tooltip="Point at bubble 2"),
-        Binding("enter", "confirm", "Pick / next", tooltip="Pick the bubble pointed at; then the next round"),
+        # priority: the conversation scrolls with ↑ ↓ pgup pgdn, but ← → Enter belong to the game
+        Binding("1", "pick(1)", "Bubble 1", priority=True, tooltip="Bubble 1 is the real one"),
+        Binding("2", "pick(2)", "Bubble 2", priority=True, tooltip="Bubble 2 is the real one"),
+        Binding("left", "select(1)", "← 1", show=False, priority=True, tooltip="Point at bubble 1"),
+        Binding("right", "select(2)", "2 →", show=False, priority=True, tooltip="Point at bubble 2"),
+        Binding("enter", "confirm", "Pick / next", priority=True,
+                tooltip="Pick the bubble pointed at; then the next round"),
         Binding("escape", "leave", "Leave", tooltip="Leave the game (a game not finished is not saved)"),
         # the other panes' keys wait until the game is over or left
         Binding("3,4,5,6,0", "stay", show=False),
@@ -105,7 +107,9 @@ class BlindTestScreen(Screen[BlindSession | None]):
     # -- keys -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
         if action in ("pick", "select"):
-            return True if not self.revealed and not self.game.done else None
+            if self.game.done:
+                return False  # hidden once the game is over
+            return None if self.revealed else True  # shown dimmed while a pick is revealed
         return True
 
     def action_select(self, number: int) -> None:
@@ -118,7 +122,7 @@ class BlindTestScreen(Screen[BlindSession | None]):
     async def action_pick(self, number: int) -> None:
         if self.revealed or self.game.done:
             return
-        real = self.game.current.real_choice
+        real, persona = self.game.current.real_choice, self.persona
         fooled = self.game.pick(number)
         self.revealed = True
         for c in self._candidates():
@@ -127,10 +131,10 @@ class BlindTestScreen(Screen[BlindSession | None]):
         verdict = Text()
         if fooled:
             verdict.append("🤖 Fooled! ", style="bold red")
-            verdict.append(f"Bubble {number} was written by the model; {self.persona} wrote bubble {real}.")
+            verdict.append(f"Bubble {number} was written by the model; {persona} wrote bubble {real}.")
         else:
             verdict.append("✓ Right! ", style="bold green")
-            verdict.append(f"{self.persona} wrote bubble {real}; the other one was the model.")
+            verdict.append(f"{persona} wrote bubble {real}; the other one was the model.")
         verdict.append("   Enter: " + ("see the score" if self.game.done else "next round"), style="dim")
         self.query_one("#blind-verdict", Static).update(verdict)
         self._update_score()
@@ -172,7 +176,8 @@ class BlindTestScreen(Screen[BlindSession | None]):
         self.query_one("#blind-banner", Static).update(fooled_line(fooled, rounds))
         chat = self.query_one("#blind-chat", VerticalScroll)
         await chat.remove_children()
-        summary = Text(meaning(fooled, rounds) + ".\n", style="italic")
+        summary = Text()
+        summary.append(meaning(fooled, rounds) + ".\n", style="italic")
         summary.append("A coin toss would be fooled half the time.\n\n", style="dim")
         summary.append("Games on this run\n", style="bold")
         try:

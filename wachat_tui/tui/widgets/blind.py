@@ -61,6 +61,8 @@ def fooled_line(fooled: int, rounds: int) -> Text:
 def meaning(fooled: int, rounds: int) -> str:
     """What a score means: 50% is what guessing gives."""
     rate = fooled / rounds if rounds else 0.0
+    if rate > 0.6:
+        return "more often than a coin toss: the model seemed more real to you than the person"
     if rate >= 0.4:
         return "about as often as a coin toss: you could not tell the model from the real person"
     if rate >= 0.2:
