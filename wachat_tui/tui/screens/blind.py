@@ -89,12 +89,19 @@ class BlindTestScreen(Screen[BlindSession | None]):
         chat = self.query_one("#blind-chat", VerticalScroll)
         await chat.remove_children()
         first, second = round_.replies
-        await chat.mount_all([*context_turns(ex.persona, ex.context),
-                              Horizontal(Candidate(1, ex.persona, first), Candidate(2, ex.persona, second),
-                                         classes="blind-candidates")])
-        chat.scroll_end(animate=False)
+        row = Horizontal(Candidate(1, ex.persona, first), Candidate(2, ex.persona, second),
+                         classes="blind-candidates")
+        await chat.mount_all([*context_turns(ex.persona, ex.context), row])
+        self.call_after_refresh(self._show_candidates, row)
         self.query_one("#blind-verdict", Static).update(Text("Pick the real one.", style="dim italic"))
         self.refresh_bindings()
+
+    def _show_candidates(self, row: Horizontal) -> None:
+        """Scroll so both candidates show from their numbers down, with as much context above
+        them as fits (on a small terminal the context is a scroll up)."""
+        chat = self.query_one("#blind-chat", VerticalScroll)
+        top = row.virtual_region.y - max(0, chat.scrollable_content_region.height - row.outer_size.height)
+        chat.scroll_to(y=max(0, top), animate=False)
 
     def _update_score(self) -> None:
         done = len(self.game.picks)

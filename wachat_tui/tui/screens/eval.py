@@ -61,6 +61,13 @@ class _MeasureCloser:
         self.screen.stop_measuring(wait=15.0)
 
 
+def _modified(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def _read_report(run: RunFiles) -> FidelityReport | None:
     """The run's report, None when it has none; a damaged one raises WachatError."""
     doc = read_json_object(run.eval_json, missing=None)
@@ -96,6 +103,7 @@ class EvalScreen(PaneScreen):
         self.report: FidelityReport | None = None
         self.rounds = DEFAULT_ROUNDS
         self.measuring: str | None = None
+        self._signature: list = []
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -137,9 +145,14 @@ class EvalScreen(PaneScreen):
         if self.project is not None and before == self._seen_version:
             self._load_runs(keep=self.run_id)  # a report made meanwhile (`wachat eval`) shows up
 
-    def _load_runs(self, keep: str | None = None) -> None:
+    def _load_runs(self, keep: str | None = None, *, force: bool = False) -> None:
         runs = [r for r in reversed(list_runs(self.project.dir))
                 if r.status == "finished" or r.files.eval_json.exists()]
+        signature = [(r.run_id, _modified(r.files.eval_json)) for r in runs]
+        if not force and keep is not None and keep == self.run_id and signature == self._signature:
+            self._show_blind_info()  # nothing new to draw (e.g. back from a game): keep the scroll
+            return
+        self._signature = signature
         self.runs = runs
         options = self.query_one("#eval-runs", OptionList)
         options.clear_options()
@@ -228,7 +241,7 @@ class EvalScreen(PaneScreen):
 
     def action_reload(self) -> None:
         if self.project is not None:
-            self._load_runs(keep=self.run_id)
+            self._load_runs(keep=self.run_id, force=True)
 
     # -- the blind test -------------------------------------------------------------------
     def _show_blind_info(self) -> None:
@@ -314,12 +327,12 @@ class EvalScreen(PaneScreen):
         self._idle.clear()
         self.query_one("#measure-status", Static).update(Text("◌ loading the models…", style="bold cyan"))
         self.refresh_bindings()
-        self._measure_worker(run, model, base)
+        self._measure_worker(Path(self.project.dir), run, model, base)
 
     @work(thread=True, exclusive=True, group="measure")
-    def _measure_worker(self, run: RunRecord, model: Path, base: Path | None) -> None:
+    def _measure_worker(self, project_dir: Path, run: RunRecord, model: Path, base: Path | None) -> None:
         try:
-            self._measure(run, model, base)
+            self._measure(project_dir, run, model, base)
         except _MeasureCancelled:
             self.post_message(MeasureEnded(run.run_id, "cancelled"))
         except Exception as exc:  # worker boundary: whatever broke, the pane must leave "measuring"
@@ -329,7 +342,7 @@ class EvalScreen(PaneScreen):
         finally:
             self._idle.set()
 
-    def _measure(self, run: RunRecord, model: Path, base: Path | None) -> None:
+    def _measure(self, project_dir: Path, run: RunRecord, model: Path, base: Path | None) -> None:
         from ...core.atomic import write_json
         from ...eval.backends import GGUFBackend
         from ...eval.cases import DEFAULT_CAP, load_eval_data
@@ -340,7 +353,7 @@ class EvalScreen(PaneScreen):
                 raise _MeasureCancelled()
             self.post_message(MeasureProgressed(run.run_id, p.source, p.done, p.total))
 
-        data = load_eval_data(self.project.dir)
+        data = load_eval_data(project_dir)  # the project of the run, even if the app opened another since
         with ExitStack() as stack:
             candidate = stack.enter_context(GGUFBackend(model, name=model.name, sampling=self.measure_sampling))
             floor = (stack.enter_context(GGUFBackend(base, name=base.name, sampling=self.measure_sampling))
