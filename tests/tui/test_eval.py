@@ -109,6 +109,14 @@ async def test_the_eval_pane_draws_the_numbers_of_the_report(home):
                 assert MODEL_TAG in shown(model.query(".bubble").first())
                 assert MODEL_TAG not in shown(real.query(".bubble").first())
                 assert [t.text for t in pair.children if isinstance(t, ChatTurn)] == [t for _, t in example.context]
+        # p jumps from persona to persona
+        scroll = screen.query_one("#eval-report")
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        first = scroll.scroll_y
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert 0 < first < scroll.scroll_y
 
 
 async def test_the_eval_pane_warns_of_copies_leaks_and_degeneration(home):

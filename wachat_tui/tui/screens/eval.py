@@ -104,6 +104,7 @@ class EvalScreen(PaneScreen):
         self.rounds = DEFAULT_ROUNDS
         self.measuring: str | None = None
         self._signature: list = []
+        self._persona_index = -1
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -213,6 +214,7 @@ class EvalScreen(PaneScreen):
         personas.mount_all([
             PersonaFidelity(name, scores, [e for e in report.examples if e.persona == name], report.leaks)
             for name, scores in report.personas.items()])
+        self._persona_index = -1
         self.query_one("#eval-report", VerticalScroll).scroll_home(animate=False)
 
     def _how_to_measure(self, run: RunRecord) -> Text:
@@ -234,10 +236,9 @@ class EvalScreen(PaneScreen):
         cards = list(self.query(PersonaFidelity))
         if not cards:
             return
-        scroll = self.query_one("#eval-report", VerticalScroll)
-        after = [c for c in cards if c.region.y > scroll.region.y + 1]
-        target = after[0] if after else cards[0]
-        scroll.scroll_to_widget(target, animate=False, top=True)
+        self._persona_index = (self._persona_index + 1) % len(cards)
+        self.query_one("#eval-report", VerticalScroll).scroll_to_widget(
+            cards[self._persona_index], animate=False, top=True)
 
     def action_reload(self) -> None:
         if self.project is not None:
