@@ -1,4 +1,4 @@
-"""The wachat Textual app: one mode per pane (1 Import … 5 Chat) plus a welcome screen.
+"""The wachat Textual app: one mode per pane (1 Import … 5 Chat, 6 Eval) plus a welcome screen.
 
 Importing this module stays light (no torch, transformers, trl, peft or llama_cpp): the
 heavy libraries are imported by the workers that need them, or live in the training and
@@ -17,6 +17,7 @@ from textual.binding import Binding
 from .commands import ActionsProvider
 from .screens.base import PANES, ConfirmScreen
 from .screens.chat import ChatScreen
+from .screens.eval import EvalScreen
 from .screens.export import ExportScreen
 from .screens.import_ import ImportScreen
 from .screens.review import ReviewScreen
@@ -28,7 +29,7 @@ PANE_GROUP = Binding.Group("Panes", compact=True)
 
 
 class WachatApp(App[int]):
-    """`wachat`: import → review → train → export → chat, keyboard first."""
+    """`wachat`: import → review → train → export → chat → eval, keyboard first."""
 
     CSS_PATH = "wachat.tcss"
     TITLE = "wachat"
@@ -42,6 +43,7 @@ class WachatApp(App[int]):
         "train": TrainScreen,
         "export": ExportScreen,
         "chat": ChatScreen,
+        "eval": EvalScreen,
     }
     BINDINGS = [
         *(Binding(key, f"pane('{mode}')", label, group=PANE_GROUP, tooltip=f"Show the {label} pane")

@@ -134,3 +134,27 @@ class GenerationEnded(Message):
         super().__init__()
         self.reason = reason
         self.error = error
+
+
+class MeasureProgressed(Message):
+    """The fidelity measurement of a run went on (``done`` of ``total`` replies of ``source``)."""
+
+    def __init__(self, run_id: str, source: str, done: int, total: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.source = source
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, MeasureProgressed)
+
+
+class MeasureEnded(Message):
+    """The measurement ended: ``finished`` (eval.json written), ``cancelled`` or ``failed``."""
+
+    def __init__(self, run_id: str, outcome: str, error: str = "") -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.outcome = outcome
+        self.error = error

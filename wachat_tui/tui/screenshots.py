@@ -1,11 +1,13 @@
-"""`python -m wachat_tui.tui.screenshots OUTDIR`: SVG screenshots of every pane.
+"""`python -m wachat_tui.tui.screenshots OUTDIR`: SVG screenshots of every pane (and the blind test).
 
 Works in a temporary WACHAT_HOME (your projects are never touched): imports the bundled demo
 chat for real, then takes the training runs, models and chat history of a real project when
 one is given with ``--from PROJECT_DIR`` (or found as the ``demo`` project in your data home).
 With a trained run it exports it for real through the Export pane, and with a model it chats
 for real through the Chat pane. Without any, the Train/Export/Chat panes show the fixed
-illustrative content of ``showcase.py`` (the same the snapshot tests use).
+illustrative content of ``showcase.py`` (the same the snapshot tests use); the Eval pane shows a
+run's own ``eval.json`` when one was measured, else the showcase report (a real measurement
+of the demo chat).
 """
 from __future__ import annotations
 
@@ -46,7 +48,13 @@ def _steady(app) -> None:
     app.clear_notifications()
 
 
+ONLY: set[str] = set()
+"""Names of the pictures to make (``--only``); empty: all of them."""
+
+
 async def _shoot(app_factory, out: Path, name: str, size, script=None, log=print) -> None:
+    if ONLY and name not in ONLY:
+        return
     app = app_factory()
     async with app.run_test(size=size) as pilot:
         await _settle(pilot)
@@ -167,6 +175,24 @@ async def make(out: Path, source: Path | None, size: tuple[int, int]) -> None:
 
     await _shoot(lambda: WachatApp(project=project, start_mode="chat"), out, "chat-light-80x24",
                  (80, 24), light)
+
+    # the Eval pane: a run's own report when one was measured, else the showcase report
+    if not any((project.dir / "runs").glob("*/eval.json")):
+        if not (project.dir / "runs" / showcase.RUN_ID / "run.json").exists():
+            showcase.write_demo_run(project)
+        showcase.write_demo_eval(project)
+    await _shoot(lambda: WachatApp(project=project, start_mode="eval"), out, "eval", size)
+
+    async def blind(pilot):
+        await pilot.press("b")
+        await pilot.pause(0.3)
+        await pilot.press("right", "enter")  # a pick, revealed
+        await pilot.pause(0.3)
+
+    from .screens.eval import EvalScreen
+
+    EvalScreen.blind_seed = 7  # the same rounds every time the pictures are made
+    await _shoot(lambda: WachatApp(project=project, start_mode="eval"), out, "blind", size, blind)
     shutil.rmtree(exports, ignore_errors=True)
 
 
@@ -177,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", metavar="PROJECT_DIR",
                         help="a real project whose runs, models and chat to show")
     parser.add_argument("--size", default="100x32", help="terminal size, COLSxROWS (default 100x32)")
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated pictures to make, e.g. eval,blind")
     args = parser.parse_args(argv)
+    ONLY.update(n.strip() for n in (args.only or "").split(",") if n.strip())
     cols, rows = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -91,3 +91,20 @@ def export_events(project, run_id: str = RUN_ID) -> list:
         Verified(check="end_of_turn", passed=True, detail="reply stopped on <|im_end|>", time=t + 18),
         Finished(path=str(gguf), metrics={"modelfile": str(gguf.with_name("Modelfile"))}, time=t + 19),
     ]
+
+
+def showcase_report() -> dict:
+    """A real fidelity report of the demo chat (``tools/make_eval_showcase.py`` measured it)."""
+    from importlib.resources import files
+
+    return json.loads(files("wachat_tui.data").joinpath("showcase_eval.json").read_text(encoding="utf-8"))
+
+
+def write_demo_eval(project, run_id: str = RUN_ID, report: dict | None = None) -> Path:
+    """The run's ``eval.json``, as ``wachat eval`` writes it (default: the showcase report)."""
+    from ..core.atomic import write_json
+    from ..core.layout import ProjectFiles
+
+    path = ProjectFiles(Path(project.dir)).run(run_id).eval_json
+    write_json(path, report if report is not None else showcase_report())
+    return path

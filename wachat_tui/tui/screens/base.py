@@ -17,6 +17,7 @@ PANES: tuple[tuple[str, str, str], ...] = (
     ("3", "train", "Train"),
     ("4", "export", "Export"),
     ("5", "chat", "Chat"),
+    ("6", "eval", "Eval"),
 )
 
 
@@ -31,7 +32,7 @@ class ModeTab(Static):
 
 
 class ModeBar(Horizontal):
-    """`wachat ▸ project` on the left, the five panes (active one highlighted) on the right."""
+    """`wachat ▸ project` on the left, the panes (active one highlighted) on the right."""
 
     def __init__(self, mode: str) -> None:
         super().__init__(id="mode-bar")
