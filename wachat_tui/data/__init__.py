@@ -1,1 +1,1 @@
-"""Bundled data: the demo chat export and its generator (make_demo.py)."""
+"""Bundled data: the demo chat export (made by tools/make_demo.py) and the showcase eval report."""

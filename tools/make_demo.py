@@ -1,4 +1,7 @@
-"""Generate the bundled demo chat: ``python -m wachat_tui.data.make_demo [OUT]``.
+"""Generate the bundled demo chat: ``python tools/make_demo.py [OUT]``.
+
+The story data lives here, outside the package: the wheel ships only the export it makes
+(``wachat_tui/data/demo_chat.txt``).
 
 Maya (the phone owner, "me") and Leo are old friends texting across five months
 (March–July 2024): a movie night, a flu, a trip to Lisbon, a concert, a 10k race, a new
@@ -1225,7 +1228,7 @@ def generate(seed: int = SEED) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else Path(__file__).resolve().parent / "demo_chat.txt"
+    out = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "wachat_tui" / "data" / "demo_chat.txt"
     text = generate()
     out.write_text(text, encoding="utf-8")
     n = sum(1 for l in text.splitlines() if re.match(r"^\d\d/\d\d/\d{4}, \d\d:\d\d - ", l))
