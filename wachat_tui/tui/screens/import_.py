@@ -106,7 +106,7 @@ class ImportScreen(PaneScreen):
                                       else str(tree.path), "bold"))
         open_file = getattr(self.app, "open_file", None)
         if open_file is not None:
-            self.query_one("#path", Input).value = str(open_file)
+            self.query_one("#path", Input).value = safe(open_file)
             self.load_file(open_file)
 
     def project_changed(self, project) -> None:
@@ -124,7 +124,8 @@ class ImportScreen(PaneScreen):
         raw = event.value.strip().strip("'\"")
         if not raw:
             return
-        path = Path(raw).expanduser()
+        # the field shows a picked path made displayable: Enter on it means that same file
+        path = self.path if self.path is not None and raw == safe(self.path) else Path(raw).expanduser()
         if path.is_dir():
             tree = self.query_one(ExportTree)
             tree.path = path
@@ -134,7 +135,7 @@ class ImportScreen(PaneScreen):
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
-        self.query_one("#path", Input).value = str(event.path)
+        self.query_one("#path", Input).value = safe(event.path)
         self.load_file(event.path)
 
     def load_file(self, path: str | Path) -> None:
