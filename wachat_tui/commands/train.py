@@ -35,6 +35,7 @@ def build_config(args):
 
 def run(args) -> int:
     from ..core.layout import find_run
+    from ..core.lock import ProjectBusy, lock_holder
     from ..core.project import Project, set_last_project
     from ..errors import WachatError
     from ..train.flags import config_overrides, option_names
@@ -44,6 +45,9 @@ def run(args) -> int:
     if args.list:
         return _list(project)
     config = build_config(args)
+    busy = lock_holder(project, "training")
+    if busy is not None:  # the worker would refuse too; say so before starting one
+        raise ProjectBusy(project.name, "training", busy, 0)
     resume = args.resume
     if resume:
         record = find_run(project.dir, None if resume is True else resume)

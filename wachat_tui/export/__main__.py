@@ -47,11 +47,15 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
+        from ..core.lock import project_lock
         from .pipeline import export_model
 
         config = ExportConfig(quant=args.quant, run_id=args.run_id, out=args.out,
                               lora_gguf=args.lora_gguf, threads=args.threads)
-        path, metrics = export_model(args.project_dir, config, emit=send)
+        # one export of a project at a time (a second one is refused with who runs it)
+        with project_lock(args.project_dir, f"exporting run {args.run_id or '(newest finished)'}",
+                          kind="export"):
+            path, metrics = export_model(args.project_dir, config, emit=send)
         send(Finished(path=str(path), metrics=metrics))
         return 0
     except WachatError as exc:
