@@ -226,12 +226,24 @@ class RunFiles:
             return None
         found = []
         for p in self.checkpoints.iterdir():
-            if p.is_dir() and p.name.startswith("checkpoint-") and (p / "trainer_state.json").exists():
+            if p.is_dir() and p.name.startswith("checkpoint-") and checkpoint_complete(p):
                 try:
                     found.append((int(p.name.split("-", 1)[1]), p))
                 except ValueError:
                     continue
         return max(found)[1] if found else None
+
+
+def checkpoint_complete(folder: Path) -> bool:
+    """Whether a trainer checkpoint was written to the end: its ``trainer_state.json`` (written
+    last, and not atomically) is there and whole. A process killed while saving leaves one
+    without it, or with it cut short."""
+    try:
+        with open(Path(folder) / "trainer_state.json", encoding="utf-8") as fh:
+            state = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "global_step" in state
 
 
 def state_file(data_home: Path) -> Path:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from ..core.layout import ProjectFiles, RunFiles, RunRecord, new_run_id, pid_alive, read_json_object
+from ..core.layout import (ProjectFiles, RunFiles, RunRecord, checkpoint_complete, new_run_id, pid_alive,
+                           read_json_object)
 from ..core import atomic
 from ..core.lock import project_lock
 from ..core.atomic import write_json
@@ -211,6 +212,11 @@ class TrainingJob:
                 shutil.rmtree(leftover)
             else:
                 leftover.unlink()
+        # a checkpoint cut short by the kill: never resumed from, and gone before the trainer
+        # counts checkpoints to rotate (it could otherwise delete a whole one to keep it)
+        for folder in files.checkpoints.glob("checkpoint-*") if files.checkpoints.is_dir() else ():
+            if folder.is_dir() and not checkpoint_complete(folder):
+                shutil.rmtree(folder)
 
     def _checkpoint_step(self) -> int:
         return int(self.checkpoint.name.split("-")[1]) if self.checkpoint else 0
