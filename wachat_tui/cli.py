@@ -76,8 +76,10 @@ def _log_crash() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .paths import use_private_umask
+    from .privacy import disable_telemetry
 
     use_private_umask()
+    disable_telemetry()  # before any command imports a library that reads the switches
     parser, mods = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -37,14 +37,20 @@ def ollama_name(project: str, persona: str | None) -> str:
 
 def run(args) -> int:
     from ..core.layout import ProjectFiles, find_run
+    from ..core.lock import run_being_trained
     from ..errors import WachatError
     from ..export.config import ExportConfig
     from ..export.runner import start_export
 
     project_dir = project_dir_for(args.project)
     ExportConfig(quant=args.quant, run_id=args.run, out=args.out).validate()
-    # a missing run fails here, before a worker starts (the worker picks the same one)
-    find_run(ProjectFiles(project_dir), args.run, need_adapter=True, prefer_finished=True)
+    # a missing run, or one still training, fails here, before a worker starts (it checks again)
+    files = ProjectFiles(project_dir)
+    record = find_run(files, args.run, need_adapter=True, prefer_finished=True)
+    trainer = run_being_trained(files, record.run_id)
+    if trainer is not None:
+        raise WachatError(f"run {record.run_id} is still being trained ({trainer.describe()})",
+                          "export it when it has finished, or pick a finished run with --run")
     proc = start_export(project_dir, args.run, args.quant, args.out, lora_gguf=args.lora_gguf)
     try:
         final = _print_events(proc) if args.events else _show_progress(proc)

@@ -33,7 +33,8 @@ from ..errors import ProjectError
 from .layout import ProjectFiles
 
 WRITE_WAIT_S = 30.0
-"""How long a short write waits for another one to finish before giving up."""
+"""How long a short write waits for another one to finish before giving up
+(``WACHAT_LOCK_WAIT`` seconds overrides it)."""
 
 KINDS = ("write", "training", "export")
 _POLL_S = 0.05
@@ -158,7 +159,7 @@ def project_lock(project, what: str, *, kind: str = "write", wait: float | None 
     files = _files(project)
     path = lock_path(files, kind)
     if wait is None:
-        wait = WRITE_WAIT_S if kind == "write" else 0.0
+        wait = _write_wait() if kind == "write" else 0.0
     deadline = time.monotonic() + max(wait, _GRACE_S)
     held = _held_for(path)
     if not held.guard.acquire(timeout=max(wait, _GRACE_S)):
@@ -185,6 +186,13 @@ def project_lock(project, what: str, *, kind: str = "write", wait: float | None 
             _release(fd)
     finally:
         held.guard.release()
+
+
+def _write_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("WACHAT_LOCK_WAIT", WRITE_WAIT_S)))
+    except ValueError:
+        return WRITE_WAIT_S
 
 
 def _acquire(path: Path, deadline: float) -> int | None:

@@ -35,6 +35,9 @@ def _sigterm(signum, frame):  # treat like Ctrl-C so the same cleanup runs
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..privacy import disable_telemetry
+
+    disable_telemetry()  # also when started directly, not through wachat
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     # Keep stdout for events only: some libraries print progress there.

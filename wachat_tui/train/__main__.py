@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..privacy import disable_telemetry
+
     for k, v in QUIET_ENV.items():
         os.environ.setdefault(k, v)
+    disable_telemetry()  # also when started directly (accelerate launch), not through wachat
     # Events get the real stdout; fd 1 is pointed at stderr so that nothing a library prints
     # (even from C) can corrupt the event stream.
     event_stream = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
