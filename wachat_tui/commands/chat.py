@@ -191,11 +191,11 @@ def run(args) -> int:
     store = None
     try:
         store = None if args.no_save else ChatStore(project.dir)
-        options = {"store": store, "chat_name": chat_name_of(project), "model_name": model.name}
+        options = {"chat_name": chat_name_of(project), "model_name": model.name}
         if args.resume and store is not None:
             conversation = Conversation.resume(store, participants, me, persona, **options)
         else:
-            conversation = Conversation(participants, me, persona, **options)
+            conversation = Conversation(participants, me, persona, store=store, **options)
         if args.message:
             for text in args.message:
                 print_lines(conversation.say(text))
