@@ -201,6 +201,7 @@ def test_training_killed_between_and_during_checkpoints_resumes_to_the_uninterru
         proc.kill()
     proc.wait()
     assert RunRecord.read(run).status != "finished", "the run finished before a checkpoint write was caught"
+    print(f"seed {SEED}: first kill after step {stop_at}; second kill in the middle of writing {caught}")
     _assert_run_readable(run)
 
     # 3. resumed to the end
