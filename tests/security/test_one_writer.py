@@ -156,3 +156,32 @@ async def test_the_app_waits_for_a_cli_write_then_saves_its_exclusion(tmp_path):
         await settle(pilot)
         assert json.loads(project.files.exclusions.read_text())["pairs"] == [pair]
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+def test_the_lock_is_reentrant_for_its_thread_and_excludes_the_others(tmp_path):
+    import threading
+
+    from wachat_tui.core.lock import ProjectBusy
+
+    files = ProjectFiles(tmp_path)
+    outcome = {}
+
+    def other_thread():
+        try:
+            with project_lock(files, "the review pane", wait=0.3):
+                outcome["got"] = True
+        except ProjectBusy as exc:
+            outcome["busy"] = exc
+
+    with project_lock(files, "an import"):
+        with project_lock(ProjectFiles(tmp_path / "." / ""), "its rebuild"):   # same thread: no deadlock
+            assert lock_holder(files).what == "an import"
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+    assert "got" not in outcome and outcome["busy"].holder.pid == os.getpid()
+    assert lock_holder(files) is None
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert outcome.get("got")

@@ -90,8 +90,9 @@ _registry_guard = threading.Lock()
 
 
 def _held_for(path: Path) -> _Held:
+    key = os.path.realpath(path)  # one entry per file, however its path was spelt
     with _registry_guard:
-        return _registry.setdefault(str(path), _Held())
+        return _registry.setdefault(key, _Held())
 
 
 def lock_path(files: ProjectFiles, kind: str) -> Path:
