@@ -34,6 +34,19 @@ def test_wachat_chat_prints_the_reply_with_placeholders(hostile, capfd):
     assert saved[-1].by_model and saved[-1].text == REPLY            # stored as the model wrote it
 
 
+def test_wachat_simulate_prints_both_sides_with_placeholders(hostile, capfd):
+    from wachat_tui.cli import main
+
+    with model_writes(REPLY):
+        code = main(["simulate", "hostile", "--personas", "Maya", MALLORY, "--model", "embedded",
+                     "--turns", "2", "--opening", "hi \x1b[2J", "--no-save"])
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert not CONTROL_RE.search(out) and not CONTROL_RE.search(err)
+    assert out.splitlines()[0] == "Maya: hi ␛[2J"
+    assert "Mal␛]0;pwned␇lory: sure ␛[2J␛[31mred ␛]52;c;aGk=␇" in out
+
+
 @pytest.mark.asyncio
 async def test_chat_pane_streams_the_reply_with_placeholders(hostile):
     from textual.widgets import Input
