@@ -15,6 +15,7 @@ import traceback
 
 from . import __version__
 from .errors import WachatError
+from .display import safe
 
 # subcommand name → module under wachat_tui.commands (order = order in --help)
 COMMANDS: dict[str, str] = {
@@ -75,8 +76,10 @@ def _log_crash() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .paths import use_private_umask
+    from .privacy import disable_telemetry
 
     use_private_umask()
+    disable_telemetry()  # before any command imports a library that reads the switches
     parser, mods = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             return app_cmd.run(args)
         return int(mods[args.command].run(args) or 0)
     except WachatError as exc:
-        print(f"wachat: error: {exc.one_line()}", file=sys.stderr)
+        print(f"wachat: error: {safe(exc.one_line())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("wachat: interrupted", file=sys.stderr)
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         msg = f"wachat: internal error: {type(exc).__name__}: {exc}".splitlines()[0]
         if where:
             msg += f" (details in {where})"
-        print(msg, file=sys.stderr)
+        print(safe(msg), file=sys.stderr)
         return 1
 
 

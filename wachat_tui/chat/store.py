@@ -19,6 +19,8 @@ from ..errors import ProjectError
 from ..paths import ensure_private_dir
 from .lines import ChatLine
 
+BUSY_TIMEOUT_S = 30.0
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -72,7 +74,10 @@ class ChatStore:
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
             os.close(fd)
             os.chmod(self.path, 0o600)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # several processes may append at once (the app and `wachat chat`): SQLite serialises
+            # the writers; each waits up to BUSY_TIMEOUT_S for the other's commit
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                       timeout=BUSY_TIMEOUT_S)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")

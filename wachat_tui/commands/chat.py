@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from ..display import safe
+
 HELP = "chat with your model: it plays one participant, you the other"
 
 MODEL_MARK = "🤖 "  # marks model-written lines in interactive mode
@@ -104,7 +106,8 @@ class LinePrinter:
     """Prints a streamed turn as ``Name: text`` lines (one per bubble) as it arrives."""
 
     def __init__(self, author: str, mark: str = "", out=None):
-        self.prefix = f"{mark}{author}: "
+        self.author = author
+        self.prefix = f"{mark}{safe(author)}: "
         self.out = out or sys.stdout
         self.open = False
 
@@ -116,7 +119,7 @@ class LinePrinter:
                 if not self.open:
                     self.out.write(self.prefix)
                     self.open = True
-                self.out.write(part)
+                self.out.write(safe(part))  # a model's free output: never raw to the terminal
         self.out.flush()
 
     def end(self) -> None:
@@ -128,7 +131,7 @@ class LinePrinter:
 
 def print_lines(lines, mark: str = "") -> None:
     for line in lines:
-        print(f"{mark if line.by_model else ''}{line.author}: {line.text}", flush=True)
+        print(f"{mark if line.by_model else ''}{safe(line.author)}: {safe(line.text)}", flush=True)
 
 
 # --------------------------------------------------------------------------- chat
@@ -188,11 +191,11 @@ def run(args) -> int:
     store = None
     try:
         store = None if args.no_save else ChatStore(project.dir)
-        options = {"store": store, "chat_name": chat_name_of(project), "model_name": model.name}
+        options = {"chat_name": chat_name_of(project), "model_name": model.name}
         if args.resume and store is not None:
             conversation = Conversation.resume(store, participants, me, persona, **options)
         else:
-            conversation = Conversation(participants, me, persona, **options)
+            conversation = Conversation(participants, me, persona, store=store, **options)
         if args.message:
             for text in args.message:
                 print_lines(conversation.say(text))
@@ -234,9 +237,9 @@ def _command(conversation, engine, text: str, mark: str) -> str | None:
         try:
             conversation.swap(rest.strip() or None)
         except WachatError as exc:
-            print(exc.one_line(), file=sys.stderr)
+            print(safe(exc.one_line()), file=sys.stderr)
         else:
-            print(f"now the model is {conversation.model_plays}, you are {conversation.you}",
+            print(f"now the model is {safe(conversation.model_plays)}, you are {safe(conversation.you)}",
                   file=sys.stderr)
     elif command == "/more":
         if not stream_to_stdout(conversation, engine, mark=mark):
@@ -248,18 +251,18 @@ def _command(conversation, engine, text: str, mark: str) -> str | None:
         elif not stream_to_stdout(conversation, engine, author, mark=mark):
             print("(stopped)", file=sys.stderr)
     else:
-        print(f"unknown command {command}; {HELP_LINE}", file=sys.stderr)
+        print(f"unknown command {safe(command)}; {HELP_LINE}", file=sys.stderr)
     return "handled"
 
 
 def _interactive(conversation, engine) -> int:
-    print(f"{engine.model_path.name}: the model is {conversation.model_plays}, you are "
-          f"{conversation.you}. {HELP_LINE}", file=sys.stderr)
+    print(f"{safe(engine.model_path.name)}: the model is {safe(conversation.model_plays)}, you are "
+          f"{safe(conversation.you)}. {HELP_LINE}", file=sys.stderr)
     if conversation.lines:
         print_lines(conversation.lines, MODEL_MARK)
     while True:
         try:
-            text = input(f"{conversation.you}: ")
+            text = input(f"{safe(conversation.you)}: ")
         except (EOFError, KeyboardInterrupt):
             print(file=sys.stderr)
             return 0

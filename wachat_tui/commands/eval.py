@@ -55,13 +55,18 @@ def _fmt(x, pct=False, digits=2) -> str:
 
 def _print(res: dict) -> None:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as escape_markup
     from rich.table import Table
+
+    from ..display import safe
+
+    def escape(text) -> str:  # names, contexts and replies (real and generated) are untrusted
+        return escape_markup(safe(text))
 
     console = Console()
     b, t, r = res["base"], res["fine_tuned"], res["real"]
-    console.print(f"[bold]run {res['run_id']}[/] on {res['base_model']} · {res['validation_samples']} validation "
-                  f"samples, {res['persona_tokens']:,} persona tokens")
+    console.print(f"[bold]run {escape(res['run_id'])}[/] on {escape(res['base_model'])} · "
+                  f"{res['validation_samples']} validation samples, {res['persona_tokens']:,} persona tokens")
     loss = Table(title="validation (persona replies only)", title_justify="left")
     loss.add_column("")
     loss.add_column("base", justify="right")

@@ -5,6 +5,8 @@ import re
 import sys
 from pathlib import Path
 
+from ..display import safe
+
 HELP = "merge a trained run into a verified GGUF file (llama.cpp, Ollama, LM Studio)"
 
 
@@ -35,14 +37,20 @@ def ollama_name(project: str, persona: str | None) -> str:
 
 def run(args) -> int:
     from ..core.layout import ProjectFiles, find_run
+    from ..core.lock import run_being_trained
     from ..errors import WachatError
     from ..export.config import ExportConfig
     from ..export.runner import start_export
 
     project_dir = project_dir_for(args.project)
     ExportConfig(quant=args.quant, run_id=args.run, out=args.out).validate()
-    # a missing run fails here, before a worker starts (the worker picks the same one)
-    find_run(ProjectFiles(project_dir), args.run, need_adapter=True, prefer_finished=True)
+    # a missing run, or one still training, fails here, before a worker starts (it checks again)
+    files = ProjectFiles(project_dir)
+    record = find_run(files, args.run, need_adapter=True, prefer_finished=True)
+    trainer = run_being_trained(files, record.run_id)
+    if trainer is not None:
+        raise WachatError(f"run {record.run_id} is still being trained ({trainer.describe()})",
+                          "export it when it has finished, or pick a finished run with --run")
     proc = start_export(project_dir, args.run, args.quant, args.out, lora_gguf=args.lora_gguf)
     try:
         final = _print_events(proc) if args.events else _show_progress(proc)
@@ -72,6 +80,7 @@ def _print_events(proc):
 
 def _show_progress(proc):
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
@@ -92,10 +101,11 @@ def _show_progress(proc):
                     tasks[event.stage] = progress.add_task(labels.get(event.stage, event.stage),
                                                            total=event.total or None, detail="")
                 progress.update(tasks[event.stage], completed=event.done, total=event.total or None,
-                                detail=event.detail[:60])
+                                detail=escape(safe(event.detail[:60])))
             elif event.name == "verified":
                 mark = "[green]✓[/]" if event.passed else "[red]✗[/]"
-                progress.console.print(f"  {mark} {event.check}: {event.detail}", highlight=False)
+                progress.console.print(f"  {mark} {escape(safe(event.check))}: {escape(safe(event.detail))}",
+                                       highlight=False)
             elif event.name in ("finished", "failed"):
                 final = event
                 for tid in tasks.values():
@@ -109,7 +119,7 @@ def _print_summary(final) -> None:
     m = final.metrics or {}
     secs = (m.get("seconds") or {}).get("total_s")
     size = m.get("bytes")
-    print(final.path)
+    print(safe(final.path))
     info = []
     if size:
         info.append(f"{size / 1e6:.0f} MB {m.get('quant', '')}")
@@ -120,8 +130,8 @@ def _print_summary(final) -> None:
     modelfile = m.get("modelfile")
     if modelfile:
         name = ollama_name(m.get("project") or "chat", m.get("persona"))
-        print(f"ollama create {name} -f {modelfile}")
+        print(f"ollama create {name} -f {safe(modelfile)}")
     if m.get("lora_gguf"):
-        print(f"LoRA adapter: {m['lora_gguf']}", file=sys.stderr)
+        print(f"LoRA adapter: {safe(m['lora_gguf'])}", file=sys.stderr)
     if m.get("lora_error"):
-        print(f"wachat: warning: no GGUF LoRA written: {m['lora_error']}", file=sys.stderr)
+        print(f"wachat: warning: no GGUF LoRA written: {safe(m['lora_error'])}", file=sys.stderr)

@@ -1,6 +1,8 @@
 """`wachat import FILE --me NAME`: a WhatsApp export becomes a project (dataset + stats)."""
 from __future__ import annotations
 
+from ..display import safe
+
 HELP = "import a WhatsApp export (.txt/.zip) as a project: messages → training pairs → stats"
 
 
@@ -62,17 +64,17 @@ def run(args) -> int:
         print(f"Project {project.name!r} already holds this export; nothing changed.")
         if options is not None and options.to_dict() != project.options.to_dict():
             print("To apply the new options, run the same command with --refresh.")
-        print(f"  project    {project.dir}")
+        print(f"  project    {safe(project.dir)}")
         return 0
 
     c = project.counts
     by_author = project.config["parse"]["counts_by_author"]
-    people = " · ".join(f"{name} {_n(by_author.get(name, 0))}" for name in project.participants[:6])
+    people = " · ".join(f"{safe(name)} {_n(by_author.get(name, 0))}" for name in project.participants[:6])
     if len(project.participants) > 6:
         people += f" · {len(project.participants) - 6} more"
     dropped = c["dropped"]
     drop_bits = [f"{dropped[k]} {k}" for k in ("system", "deleted", "media", "call") if dropped.get(k)]
-    print(f"Imported {Path(args.file).name} → project {project.name!r}")
+    print(f"Imported {safe(Path(args.file).name)} → project {project.name!r}")
     sent = c["messages"] - dropped.get("system", 0)
     print(f"  messages   {_n(sent)} ({people})" + (f"; dropped {', '.join(drop_bits)}" if drop_bits else ""))
     print(f"  sessions   {_n(c['sessions'])} (train {c['sessions_train']} · validation {c['sessions_validation']})")
@@ -84,13 +86,13 @@ def run(args) -> int:
     tokens = c["tokens_estimate"]
     print(f"  samples    train {_n(c['samples_train'])} · validation {_n(c['samples_validation'])}"
           f" (~{_n(tokens['train'] + tokens['validation'])} tokens)")
-    print(f"  personas   {', '.join(project.personas)}")
+    print(f"  personas   {safe(', '.join(project.personas))}")
     unparsed = project.config["parse"].get("unparsed", 0)
     if unparsed:
         print(f"  note       {unparsed} line(s) did not look like messages and were skipped (see `wachat parse`)")
     if project.options.redact:
         r = c["redactions"]
         print(f"  redacted   {r['phone']} phone · {r['email']} email · {r['url']} url · {r['card']} card")
-    print(f"  project    {project.dir}")
+    print(f"  project    {safe(project.dir)}")
     print(f"Next: wachat stats {project.name} · wachat pairs {project.name} · wachat train {project.name}")
     return 0

@@ -1,6 +1,8 @@
 """`wachat pairs P`: the context → reply pairs the model trains on (the Review view)."""
 from __future__ import annotations
 
+from ..display import safe
+
 HELP = "show a project's training pairs (context → reply); exclude or include pairs by id"
 
 
@@ -69,14 +71,14 @@ def run(args) -> int:
         return 0
     for p in pairs:
         flags = " · EXCLUDED" if p.excluded else ""
-        out.write(f"── {p.id} · {p.persona} · session {p.session} · {p.split} · "
+        out.write(f"── {p.id} · {safe(p.persona)} · session {p.session} · {p.split} · "
                   f"{p.time:%Y-%m-%d %H:%M}{flags}\n")
         ctx = p.context[-args.context:] if args.context > 0 else ()
         for turn in ctx:
-            label = f"  {turn.author}: "
-            out.write(_indent(turn.text, label, " " * len(label)) + "\n")
-        label = f"→ {p.persona}: "
-        out.write(_indent(p.reply, label, " " * len(label)) + "\n\n")
+            label = f"  {safe(turn.author)}: "
+            out.write(_indent(safe(turn.text), label, " " * len(label)) + "\n")
+        label = f"→ {safe(p.persona)}: "
+        out.write(_indent(safe(p.reply), label, " " * len(label)) + "\n\n")
     shown = len(pairs)
     out.write(f"{shown:,} of {total:,} pair(s)" + (" (use --limit to see more)" if shown < total else "") + "\n")
     return 0

@@ -1,6 +1,8 @@
 """`wachat parse FILE [--jsonl]`: read a WhatsApp export and show what is in it."""
 from __future__ import annotations
 
+from ..display import safe
+
 HELP = "read a WhatsApp export (.txt or .zip): a summary, or every record as JSON lines"
 
 
@@ -59,8 +61,8 @@ def summary(parsed) -> str:
     msgs = parsed.messages
     lines = []
     w = lines.append
-    name = f" — chat “{info.chat_name}”" if info.chat_name else ""
-    w(f"{info.chat_file}{name}")
+    name = f" — chat “{safe(info.chat_name)}”" if info.chat_name else ""
+    w(f"{safe(info.chat_file)}{name}")
     w(f"  format     {info.platform}, dates {info.date_order}, {info.time_format} clock, "
       f"{info.encoding}")
     if msgs:
@@ -71,9 +73,9 @@ def summary(parsed) -> str:
     w(f"  records    {len(msgs):,} ({len(msgs) - system:,} messages, {system:,} system events)")
     if info.counts_by_author:
         w("  authors")
-        width = max(len(a) for a in info.participants[:20])
+        width = max(len(safe(a)) for a in info.participants[:20])
         for a in info.participants[:20]:
-            w(f"    {a:<{width}}  {info.counts_by_author[a]:>8,}")
+            w(f"    {safe(a):<{width}}  {info.counts_by_author[a]:>8,}")
         if len(info.participants) > 20:
             w(f"    … and {len(info.participants) - 20} more")
     w("  kinds      " + ", ".join(f"{k} {n:,}" for k, n in
@@ -85,7 +87,7 @@ def summary(parsed) -> str:
         w(f"  warning    {info.date_conflicts} header date(s) only made sense in another day/month order")
     w(f"  unparsed   {len(info.unparsed)} line(s)")
     for line_no, text in info.unparsed[:10]:
-        w(f"    line {line_no}: {text[:70]!r}")
+        w(f"    line {line_no}: {safe(repr(text[:70]))}")
     if len(info.unparsed) > 10:
         w(f"    … {len(info.unparsed) - 10} more")
     return "\n".join(lines) + "\n"

@@ -26,6 +26,8 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from ..display import safe_text
+
     last = last_project()
     table = Table(box=None, header_style="bold")
     for col, justify in (("project", "left"), ("me", "left"), ("with", "left"), ("messages", "right"),
@@ -36,7 +38,8 @@ def run(args) -> int:
         others = [x for x in p.participants if x != p.config.get("me")]
         with_ = ", ".join(others[:3]) + (f" +{len(others) - 3}" if len(others) > 3 else "")
         name = p.name + (" *" if p.name == last else "")
-        table.add_row(name, p.config.get("me", "?"), with_, f"{c.get('messages', 0):,}",
+        table.add_row(safe_text(name), safe_text(p.config.get("me", "?")), safe_text(with_),
+                      f"{c.get('messages', 0):,}",
                       f"{c.get('pairs_train', 0):,}/{c.get('pairs_validation', 0):,}",
                       str(p.config.get("updated", ""))[:16].replace("T", " "))
     Console().print(table)

@@ -67,7 +67,7 @@ def run(args) -> int:
         printer = None
         with sigint_sets(stop):
             for author, piece in sim.turns(args.turns, stop):
-                if printer is None or printer.prefix != f"{author}: ":
+                if printer is None or printer.author != author:
                     if printer is not None:
                         printer.end()
                     printer = LinePrinter(author)

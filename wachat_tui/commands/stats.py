@@ -68,6 +68,8 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from ..display import safe_text
+
     console = Console()
     chat = doc["chat"]
     people = list(doc["people"].items())[: max(1, args.people)]
@@ -75,8 +77,8 @@ def run(args) -> int:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("chat", f"{project.name} — {', '.join(chat['participants'][:6])}"
-                 + (f" +{len(chat['participants']) - 6}" if len(chat["participants"]) > 6 else ""))
+    head.add_row("chat", safe_text(f"{project.name} — {', '.join(chat['participants'][:6])}"
+                                   + (f" +{len(chat['participants']) - 6}" if len(chat["participants"]) > 6 else "")))
     head.add_row("dates", f"{(chat['first'] or '')[:10]} → {(chat['last'] or '')[:10]} ({chat['days']} days)")
     head.add_row("messages", f"{chat['messages']:,} in {chat['sessions']:,} conversations ({chat['turns']:,} turns)")
     if "pairs" in chat:
@@ -89,7 +91,7 @@ def run(args) -> int:
     table = Table(header_style="bold", show_lines=False)
     table.add_column("", style="bold")
     for name, _ in people:
-        table.add_column(name + (" (me)" if name == chat.get("me") else ""), overflow="fold")
+        table.add_column(safe_text(name + (" (me)" if name == chat.get("me") else "")), overflow="fold")
     rows = [
         ("messages", lambda p: f"{p['messages']:,}"),
         ("turns", lambda p: f"{p['turns']:,}"),
@@ -111,7 +113,7 @@ def run(args) -> int:
         ("by day Mo–Su", lambda p: spark(p["weekdays"])),
     ]
     for label, get in rows:
-        table.add_row(label, *[get(p) for _, p in people])
+        table.add_row(label, *[safe_text(get(p)) for _, p in people])  # words, emoji, phrases: untrusted
     console.print(table)
     hidden = len(doc["people"]) - len(people)
     if hidden > 0:

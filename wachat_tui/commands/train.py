@@ -8,6 +8,8 @@ from __future__ import annotations
 import signal
 import sys
 
+from ..display import safe
+
 HELP = "fine-tune a LoRA/QLoRA adapter on a project's chat (live progress; --events for JSON lines)"
 
 
@@ -33,6 +35,7 @@ def build_config(args):
 
 def run(args) -> int:
     from ..core.layout import find_run
+    from ..core.lock import ProjectBusy, lock_holder
     from ..core.project import Project, set_last_project
     from ..errors import WachatError
     from ..train.flags import config_overrides, option_names
@@ -42,6 +45,9 @@ def run(args) -> int:
     if args.list:
         return _list(project)
     config = build_config(args)
+    busy = lock_holder(project, "training")
+    if busy is not None:  # the worker would refuse too; say so before starting one
+        raise ProjectBusy(project.name, "training", busy, 0)
     resume = args.resume
     if resume:
         record = find_run(project.dir, None if resume is True else resume)
@@ -83,7 +89,7 @@ def run(args) -> int:
         return 0
     if final.error == "cancelled":
         if not args.events:
-            print(f"wachat: training cancelled — {final.hint}", file=sys.stderr)
+            print(f"wachat: training cancelled — {safe(final.hint)}", file=sys.stderr)
         return 130
     if args.events:
         return 1
@@ -106,14 +112,15 @@ def _fmt_ctx(context: list, width: int = 70) -> str:
     lines = []
     for turn in context[-3:]:
         text = " ".join(str(turn.get("text", "")).split())
-        lines.append(f"    [dim]{turn.get('author', '?')}:[/] {_esc(text[:width])}")
+        lines.append(f"    [dim]{_esc(turn.get('author', '?'))}:[/] {_esc(text[:width])}")
     return "\n".join(lines)
 
 
-def _esc(text: str) -> str:
+def _esc(text) -> str:
+    """Untrusted text (names, messages, generated replies, paths) for a Rich markup line."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(safe(text))
 
 
 def _show_progress(proc, project: str):
@@ -138,7 +145,7 @@ def _show_progress(proc, project: str):
                 progress.console.print(
                     f"[bold]{_esc(project)}[/]: {c.get('mode')} on {_esc(str(c.get('base_model')))} ({ev.device}) · "
                     f"{ev.train_samples} train / {ev.validation_samples} validation samples · "
-                    f"{ev.trainable_params:,} trainable of {ev.total_params:,} params · run {c.get('run_id')}")
+                    f"{ev.trainable_params:,} trainable of {ev.total_params:,} params · run {_esc(c.get('run_id'))}")
                 task = progress.add_task("train", total=ev.max_steps, loss="–", rate="–", eta="–")
             elif ev.name == "step" and task is not None:
                 eta = "–" if ev.eta_s is None else _duration(ev.eta_s)
@@ -163,7 +170,7 @@ def _show_progress(proc, project: str):
     if final is not None and final.name == "finished":
         m = final.metrics
         base, best = m.get("base_eval_loss"), m.get("best_eval_loss")
-        line = f"[bold green]done[/]: adapter in {final.path}"
+        line = f"[bold green]done[/]: adapter in {_esc(final.path)}"
         if best is not None:
             line += f" · best validation loss {best:.4f} at step {m.get('best_step')}"
         if base is not None and best is not None:
@@ -193,5 +200,6 @@ def _list(project) -> int:
     for r in runs:
         base = "–" if r.base_eval_loss is None else f"{r.base_eval_loss:.4f}"
         best = "–" if r.best_eval_loss is None else f"{r.best_eval_loss:.4f}"
-        print(f"{r.run_id:20} {r.status:10} {f'{r.step}/{r.max_steps}':>11} {base:>10} {best:>10}  {r.base_model}")
+        print(f"{r.run_id:20} {r.status:10} {f'{r.step}/{r.max_steps}':>11} {base:>10} {best:>10}  "
+              f"{safe(r.base_model)}")
     return 0

@@ -1,14 +1,109 @@
-"""Atomic, owner-only file writes: write to a temp name in the same folder, fsync, rename."""
+"""Atomic, owner-only file writes: write to a temp name in the same folder, fsync, rename.
+
+Several files that belong together (a project's dataset and its ``project.json``) are replaced
+as one with :func:`transaction`: each is written and fsynced under its temp name as usual, but
+the renames wait for the end of the block, where a journal listing them is written first. A
+process killed before the journal leaves only temp files (swept by :func:`recover`); killed
+after it, :func:`recover` finishes the renames. Either way the next reader sees all the old
+files or all the new ones, never a mix.
+"""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterable, Iterator, Sequence
 
 from ..paths import ensure_private_dir
+
+
+class _Transaction:
+    def __init__(self, journal: Path):
+        self.journal = Path(journal)
+        self.renames: dict[str, str] = {}   # target → temp file holding its new content
+
+    def add(self, tmp: str, target: Path) -> None:
+        superseded = self.renames.pop(str(target), None)
+        if superseded is not None:
+            _unlink(superseded)
+        self.renames[str(target)] = tmp
+
+    def commit(self) -> None:
+        if not self.renames:
+            return
+        rows = [[tmp, target] for target, tmp in self.renames.items()]
+        write_json(self.journal, {"renames": rows})   # the commit point
+        _finish(self.journal, rows)
+
+    def abort(self) -> None:
+        for tmp in self.renames.values():
+            _unlink(tmp)
+        self.renames.clear()
+
+
+_active: ContextVar[_Transaction | None] = ContextVar("wachat_atomic_transaction", default=None)
+
+
+def _unlink(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _finish(journal: Path, rows: Sequence[Sequence[str]]) -> None:
+    for tmp, target in rows:
+        if os.path.exists(tmp):
+            os.replace(tmp, target)
+    _unlink(journal)
+
+
+@contextmanager
+def transaction(journal: Path) -> Iterator[None]:
+    """Inside the block, files written with this module's functions (in this thread) replace
+    their targets together at its end; an exception discards them all. ``journal`` is where
+    the list of pending renames is kept while they are carried out. Nested blocks join the
+    outer one. Files written inside are not visible at their paths until the block ends."""
+    if _active.get() is not None:
+        yield
+        return
+    txn = _Transaction(journal)
+    token = _active.set(txn)
+    try:
+        yield
+    except BaseException:
+        _active.reset(token)
+        txn.abort()
+        raise
+    _active.reset(token)
+    try:
+        txn.commit()
+    except BaseException:
+        if not txn.journal.exists():
+            txn.abort()   # failed before the commit point: nothing changed
+        raise
+
+
+def recover(journal: Path, folders: Iterable[Path] = ()) -> bool:
+    """After a crash: finish the renames of a transaction that reached its commit point, then
+    remove the temp files writers left in ``folders``. Call it only while no writer of those
+    folders runs (under the project's write lock). Returns whether anything was cleaned up."""
+    cleaned = False
+    journal = Path(journal)
+    if journal.exists():
+        with open(journal, encoding="utf-8") as fh:
+            rows = json.load(fh).get("renames", [])
+        _finish(journal, rows)
+        cleaned = True
+    for folder in folders:
+        for leftover in Path(folder).glob(".*.tmp"):
+            if leftover.is_file():
+                _unlink(leftover)
+                cleaned = True
+    return cleaned
 
 
 @contextmanager
@@ -24,7 +119,11 @@ def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        txn = _active.get()
+        if txn is not None:
+            txn.add(tmp, path)   # renamed with the others when the transaction ends
+        else:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -16,7 +16,10 @@ eval); :func:`list_runs` / :func:`find_run` are the one way to enumerate and pic
       stats.json             the style document
       exports.json           every verified GGUF written for this project, wherever it lives
       chat.sqlite            chat history
-      .lock                  the one-writer lock
+      .lock                  the one-writer lock (short writes; records who holds it)
+      .training.lock         held by the running training process (one run at a time)
+      .export.lock           held by the running export
+      .journal.json          renames of a multi-file write in progress (finished after a crash)
       runs/<run_id>/         run.json, metrics.json, events.jsonl, samples.jsonl, eval.json,
                              blind.json, adapter/, checkpoints/checkpoint-N/, data/ (snapshot)
       runs/train.log         stderr of the training processes
@@ -90,7 +93,17 @@ class ProjectFiles:
 
     @property
     def lock(self) -> Path:
+        """The write lock: held around every write of the project's files (see core/lock.py)."""
         return self.dir / ".lock"
+
+    def job_lock(self, job: str) -> Path:
+        """The lock a long job (``training``, ``export``) holds while it runs."""
+        return self.dir / f".{job}.lock"
+
+    @property
+    def journal(self) -> Path:
+        """The pending renames of a multi-file write (core/atomic.py ``transaction``)."""
+        return self.dir / ".journal.json"
 
     @property
     def runs_dir(self) -> Path:
@@ -213,12 +226,24 @@ class RunFiles:
             return None
         found = []
         for p in self.checkpoints.iterdir():
-            if p.is_dir() and p.name.startswith("checkpoint-") and (p / "trainer_state.json").exists():
+            if p.is_dir() and p.name.startswith("checkpoint-") and checkpoint_complete(p):
                 try:
                     found.append((int(p.name.split("-", 1)[1]), p))
                 except ValueError:
                     continue
         return max(found)[1] if found else None
+
+
+def checkpoint_complete(folder: Path) -> bool:
+    """Whether a trainer checkpoint was written to the end: its ``trainer_state.json`` (written
+    last, and not atomically) is there and whole. A process killed while saving leaves one
+    without it, or with it cut short."""
+    try:
+        with open(Path(folder) / "trainer_state.json", encoding="utf-8") as fh:
+            state = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "global_step" in state
 
 
 def state_file(data_home: Path) -> Path:
@@ -499,9 +524,11 @@ def _legacy_export_rows(files: ProjectFiles) -> list[dict]:
 def remember_export(project: ProjectFiles | Path, record: ExportRecord) -> None:
     """Add (or replace, by path) one export in ``exports.json``, atomically."""
     from .atomic import write_json
+    from .lock import project_lock
 
     files = project if isinstance(project, ProjectFiles) else ProjectFiles(project)
-    current = [r for r in list_exports(files, existing_only=False)
-               if os.path.abspath(r.path) != os.path.abspath(record.path)]
-    rows = [record.to_json()] + [r.to_json() for r in current]
-    write_json(files.exports, {"exports": rows})
+    with project_lock(files, "recording an export"):  # read-modify-write: one writer at a time
+        current = [r for r in list_exports(files, existing_only=False)
+                   if os.path.abspath(r.path) != os.path.abspath(record.path)]
+        rows = [record.to_json()] + [r.to_json() for r in current]
+        write_json(files.exports, {"exports": rows})

@@ -15,6 +15,7 @@ always the project's current counts.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from ..errors import ProjectError, WachatError
 from . import atomic
 from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, split_sessions
 from .layout import ProjectFiles, read_json_object, state_file
+from .lock import project_lock
 from .names import resolve_name, slugify
 from .records import Message, Pair
 
@@ -77,6 +79,9 @@ class Project:
     def open(cls, name: str) -> "Project":
         validate_name(name)
         files = ProjectFiles(paths.projects_dir() / name)
+        if files.journal.exists():  # a multi-file write was interrupted: finish it before reading
+            with project_lock(files, "finishing an interrupted write"):
+                pass
         try:
             config = _read_object(files.project_json)
         except FileNotFoundError:
@@ -204,38 +209,42 @@ class Project:
 
     def set_excluded(self, ids: Iterable[str], excluded: bool = True) -> DatasetResult:
         """Exclude (or re-include) pairs by id and rebuild the dataset files."""
-        current = self.exclusions()
-        ids = [str(i) for i in ids]
-        if excluded:
-            merged = current + [i for i in ids if i not in current]
-        else:
-            drop = set(ids)
-            merged = [i for i in current if i not in drop]
-        atomic.write_json(self.files.exclusions, {"pairs": merged})
-        return self.rebuild()
+        with project_lock(self.files, "saving exclusions"), atomic.transaction(self.files.journal):
+            current = self.exclusions()
+            ids = [str(i) for i in ids]
+            if excluded:
+                merged = current + [i for i in ids if i not in current]
+            else:
+                drop = set(ids)
+                merged = [i for i in current if i not in drop]
+            atomic.write_json(self.files.exclusions, {"pairs": merged})
+            return self.rebuild(exclusions=merged)  # exclusions.json is renamed at the end of the block
 
     def build(self, options: DatasetOptions | None = None) -> DatasetResult:
         """Build the dataset in memory (nothing written): what the TUI previews."""
         return build_dataset(self.messages(), self.me, options or self.options, self.exclusions(),
                              chat_name=self.chat_name, participants=self.participants)
 
-    def rebuild(self, options: DatasetOptions | None = None) -> DatasetResult:
-        """Rebuild the dataset files (with new options if given); keeps exclusions."""
+    def rebuild(self, options: DatasetOptions | None = None, exclusions: list[str] | None = None) -> DatasetResult:
+        """Rebuild the dataset files (with new options if given); keeps exclusions. One writer at
+        a time, and the dataset files and project.json are replaced together."""
         options = (options or self.options).validate()
-        before = self.options
-        messages = self.messages()
-        result = build_dataset(messages, self.me, options, self.exclusions(),
-                               chat_name=self.chat_name, participants=self.participants)
-        _write_outputs(self.files, messages, result)
-        if _style_inputs(options) != _style_inputs(before):
-            self.files.stats.unlink(missing_ok=True)
-        self.config.update({
-            "options": options.to_dict(),
-            "personas": result.personas,
-            "counts": report_counts(result.report),
-            "updated": _now(),
-        })
-        atomic.write_json(self.files.project_json, self.config)
+        with project_lock(self.files, "rebuilding the dataset"), atomic.transaction(self.files.journal):
+            before = self.options
+            messages = self.messages()
+            result = build_dataset(messages, self.me, options,
+                                   self.exclusions() if exclusions is None else exclusions,
+                                   chat_name=self.chat_name, participants=self.participants)
+            _write_outputs(self.files, messages, result)
+            if _style_inputs(options) != _style_inputs(before):
+                self.files.stats.unlink(missing_ok=True)
+            self.config.update({
+                "options": options.to_dict(),
+                "personas": result.personas,
+                "counts": report_counts(result.report),
+                "updated": _now(),
+            })
+            atomic.write_json(self.files.project_json, self.config)
         self.last_result = result
         return result
 
@@ -248,11 +257,12 @@ class Project:
         try:
             doc = _read_object(self.files.stats)
         except (FileNotFoundError, WachatError):
-            options = self.options
-            messages = self.messages()
-            sessions = split_sessions(messages, options.session_gap_minutes, options.media)
-            doc = compute_stats(messages, sessions, gap_minutes=options.session_gap_minutes, me=self.me)
-            atomic.write_json(self.files.stats, doc)
+            with project_lock(self.files, "writing the style document"):  # from the messages it was made of
+                options = self.options
+                messages = self.messages()
+                sessions = split_sessions(messages, options.session_gap_minutes, options.media)
+                doc = compute_stats(messages, sessions, gap_minutes=options.session_gap_minutes, me=self.me)
+                atomic.write_json(self.files.stats, doc)
         chat = doc.get("chat")
         if isinstance(chat, dict) and self.counts:
             chat.update(chat_counts(self.counts))
@@ -361,7 +371,8 @@ def import_export(path: str | Path, me: str, name: str | None = None,
     final = root / name
     if existing is None:
         # assemble in a hidden folder, then rename: a failed import leaves nothing behind
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".importing", dir=root))
+        _sweep_interrupted_imports(root)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".importing", dir=root))
         try:
             tmp.chmod(0o700)
             files = ProjectFiles(tmp)
@@ -373,21 +384,44 @@ def import_export(path: str | Path, me: str, name: str | None = None,
                 if ProjectFiles(final).is_project():
                     raise ProjectError(f"project {name!r} already exists", "choose another --project name")
                 shutil.rmtree(final)
-            tmp.rename(final)
+            try:
+                tmp.rename(final)
+            except OSError:  # another import created it meanwhile
+                raise ProjectError(f"project {name!r} already exists", "choose another --project name") from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     else:
         files = ProjectFiles(final)
-        _write_outputs(files, messages, result, write_messages=True)
-        files.stats.unlink(missing_ok=True)      # new messages: the style document is stale
-        if not files.exclusions.exists():
-            atomic.write_json(files.exclusions, {"pairs": []})
-        atomic.write_json(files.project_json, config)
+        # one writer; every file replaced together (a kill leaves the old project or the new one)
+        with project_lock(files, f"importing {path.name}"), atomic.transaction(files.journal):
+            current = existing.exclusions()
+            if current != exclusions:  # one was saved while this import parsed: build with it
+                result = build_dataset(messages, me, options, current, chat_name=info.chat_name,
+                                       participants=participants)
+                config.update(personas=result.personas, counts=report_counts(result.report))
+            _write_outputs(files, messages, result, write_messages=True)
+            files.stats.unlink(missing_ok=True)      # new messages: the style document is stale
+            if not files.exclusions.exists():
+                atomic.write_json(files.exclusions, {"pairs": []})
+            atomic.write_json(files.project_json, config)
     set_last_project(name)
     project = Project(final, config)
     project.last_result = result
     return project
+
+
+_IMPORTING_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[^.]+\.importing$")
+
+
+def _sweep_interrupted_imports(root: Path) -> None:
+    """Remove the half-assembled folders of imports whose process is gone (killed mid-import)."""
+    from .layout import pid_alive
+
+    for folder in root.glob(".*.importing"):
+        m = _IMPORTING_RE.match(folder.name)
+        if m and folder.is_dir() and not pid_alive(int(m.group("pid"))):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _unique_name(base: str) -> str:

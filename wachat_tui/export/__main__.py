@@ -35,6 +35,9 @@ def _sigterm(signum, frame):  # treat like Ctrl-C so the same cleanup runs
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..privacy import disable_telemetry
+
+    disable_telemetry()  # also when started directly, not through wachat
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     # Keep stdout for events only: some libraries print progress there.
@@ -47,11 +50,15 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
+        from ..core.lock import project_lock
         from .pipeline import export_model
 
         config = ExportConfig(quant=args.quant, run_id=args.run_id, out=args.out,
                               lora_gguf=args.lora_gguf, threads=args.threads)
-        path, metrics = export_model(args.project_dir, config, emit=send)
+        # one export of a project at a time (a second one is refused with who runs it)
+        with project_lock(args.project_dir, f"exporting run {args.run_id or '(newest finished)'}",
+                          kind="export"):
+            path, metrics = export_model(args.project_dir, config, emit=send)
         send(Finished(path=str(path), metrics=metrics))
         return 0
     except WachatError as exc:

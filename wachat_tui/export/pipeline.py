@@ -9,6 +9,8 @@ existing file at the final path is only replaced by a verified one, atomically.
 """
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
 import shutil
@@ -28,6 +30,7 @@ from .source import ExportSource, resolve_source
 
 Emit = Callable[[Event], None]
 CHECKS = ("tokens", "logits", "end_of_turn")
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def default_output(source: ExportSource, quant: str) -> Path:
@@ -86,6 +89,17 @@ def _write_file(path: Path, text: str) -> None:
 
 def _temp_path(out: Path, tag: str) -> Path:
     return out.parent / f".{out.name}.{tag}.{os.getpid()}.tmp"
+
+
+def _sweep_stale_temps(out: Path) -> None:
+    """Remove the temp files of exports to ``out`` whose process is gone (killed: a hard kill
+    runs no cleanup, and an f16 temp file is hundreds of MB)."""
+    from ..core.layout import pid_alive
+
+    for leftover in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+        pid = leftover.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            _unlink(leftover)
 
 
 def _unlink(path: Path | None) -> None:
@@ -164,6 +178,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
             timings[key] = merge_info.pop(key)
     reference = verify.hf_logits(model, prompt_ids) if "logits" in checks else None
 
+    _sweep_stale_temps(out)
     f16_tmp = _temp_path(out, "f16")
     q_tmp = _temp_path(out, config.quant) if config.quant != "f16" else None
     results: list[verify.CheckResult] = []
@@ -234,6 +249,12 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
 
         os.chmod(final_tmp, 0o600)
         os.replace(final_tmp, out)  # atomic: readers see the old file or the new one, never half
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        raise ModelError(f"the disk is full: could not write {out.name} in {out.parent} ({exc.strerror})",
+                         hint="free some space or choose another --out; nothing was written"
+                              + (" and the previous file is kept" if out.exists() else "")) from None
     finally:
         _unlink(f16_tmp)
         _unlink(q_tmp)

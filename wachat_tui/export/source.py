@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.layout import DamagedFile, ProjectFiles, RunRecord, find_run, read_json_object
+from ..core.lock import run_being_trained
 from ..errors import ModelError, ProjectError
 
 
@@ -97,6 +98,10 @@ def resolve_source(project_dir: Path, run_id: str | None = None) -> ExportSource
     files = ProjectFiles(project_dir)
     project = read_project(files.dir)
     run = find_run(files, run_id, need_adapter=True, prefer_finished=True)  # default: newest finished
+    trainer = run_being_trained(files, run.run_id)
+    if trainer is not None:  # its adapter is replaced at every new best: export a finished run only
+        raise ProjectError(f"run {run.run_id} is still being trained ({trainer.describe()})",
+                           hint="export it when it has finished, or pick a finished run with --run")
     base_model, base_path = _resolve_base_path(run)
     # The tokenizer training used: saved with the adapter when the trainer did, else the base's.
     adapter = run.adapter

@@ -15,6 +15,7 @@ run files; QLoRA places each rank's 4-bit model on its own GPU (LOCAL_RANK).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -52,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..privacy import disable_telemetry
+
     for k, v in QUIET_ENV.items():
         os.environ.setdefault(k, v)
+    disable_telemetry()  # also when started directly (accelerate launch), not through wachat
     # Events get the real stdout; fd 1 is pointed at stderr so that nothing a library prints
     # (even from C) can corrupt the event stream.
     event_stream = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -150,9 +154,12 @@ def _main(argv, event_stream) -> int:
     hf_logging.set_verbosity_warning()
     hf_logging.disable_progress_bar()
 
+    from ..core.layout import new_run_id
+    from ..core.lock import ProjectBusy, project_lock
     from ..events import Emitter
     from .job import TrainingJob, is_main_process
 
+    run_id = run_id or new_run_id(project)
     emitter = Emitter(event_stream, enabled=is_main_process())
     job = TrainingJob(project.dir, config, emitter, cancel, run_id=run_id, resume=resume)
 
@@ -162,16 +169,23 @@ def _main(argv, event_stream) -> int:
             state["interruptible"] = False
 
     emitter.listeners.append(track)
-    try:
-        return job.run()
-    except KeyboardInterrupt:
-        return job.cancelled() if job.progress is not None else fail("cancelled", "", 130)
-    except WachatError as exc:
-        return job.failed(exc.message, exc.hint or "")
-    except Exception as exc:  # the worker boundary: a bug still ends as a `failed` event (and in run.json),
-        traceback.print_exc(file=sys.stderr)  # with its traceback in the training log
-        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return job.failed(msg, "see the training log (stderr) for the traceback")
+    with contextlib.ExitStack() as held:
+        if is_main_process():  # one run of a project at a time; the OS frees the lock however we end
+            try:
+                held.enter_context(project_lock(project, f"training run {run_id}", kind="training",
+                                                run_id=run_id))
+            except ProjectBusy as exc:
+                return fail(exc.message, exc.hint or "", exc.exit_code)
+        try:
+            return job.run()
+        except KeyboardInterrupt:
+            return job.cancelled() if job.progress is not None else fail("cancelled", "", 130)
+        except WachatError as exc:
+            return job.failed(exc.message, exc.hint or "")
+        except Exception as exc:  # the worker boundary: a bug still ends as a `failed` event (and in run.json),
+            traceback.print_exc(file=sys.stderr)  # with its traceback in the training log
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            return job.failed(msg, "see the training log (stderr) for the traceback")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import torch
 
-from ..core.layout import ProjectFiles, RunFiles, RunRecord, new_run_id, pid_alive, read_json_object
+from ..core.layout import (ProjectFiles, RunFiles, RunRecord, checkpoint_complete, new_run_id, pid_alive,
+                           read_json_object)
 from ..core import atomic
+from ..core.lock import project_lock
 from ..core.atomic import write_json
 from ..errors import WachatError
 from ..events import Checkpointed, Emitter, Evaluated, Failed, Finished, Sampled, Started, Step
@@ -210,6 +212,11 @@ class TrainingJob:
                 shutil.rmtree(leftover)
             else:
                 leftover.unlink()
+        # a checkpoint cut short by the kill: never resumed from, and gone before the trainer
+        # counts checkpoints to rotate (it could otherwise delete a whole one to keep it)
+        for folder in files.checkpoints.glob("checkpoint-*") if files.checkpoints.is_dir() else ():
+            if folder.is_dir() and not checkpoint_complete(folder):
+                shutil.rmtree(folder)
 
     def _checkpoint_step(self) -> int:
         return int(self.checkpoint.name.split("-")[1]) if self.checkpoint else 0
@@ -247,20 +254,23 @@ class TrainingJob:
             self.emit.log("this run has no copy of its dataset (it started with an older wachat): "
                           "using the project's dataset as it is now", "warning")
         ensure_private_dir(files.data_dir)
-        for source, target in ((self.project.pairs, files.snapshot_pairs),
-                               (self.project.validation, files.snapshot_validation),
-                               (self.project.train, files.snapshot_train)):  # train last: it marks completion
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=files.data_dir)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    if source.exists():
-                        with open(source, "rb") as src:
-                            shutil.copyfileobj(src, out)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+        # under the project's write lock: a refresh or exclusion saved at this moment is either
+        # wholly in the copy or wholly after it
+        with project_lock(self.project, f"training run {self.run_id}: copying the dataset"):
+            for source, target in ((self.project.pairs, files.snapshot_pairs),
+                                   (self.project.validation, files.snapshot_validation),
+                                   (self.project.train, files.snapshot_train)):  # train last: marks completion
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=files.data_dir)
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        if source.exists():
+                            with open(source, "rb") as src:
+                                shutil.copyfileobj(src, out)
+                    os.replace(tmp, target)
+                except BaseException:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+                    raise
 
     # ------------------------------------------------------------------ 3. base model, tokens
     def load_base(self) -> ResolvedBase:

@@ -131,20 +131,25 @@ def quantization_info(model) -> dict | None:
 
 
 def save_adapter_atomically(model, target: Path) -> None:
-    """Write the adapter into a temp dir beside ``target`` and swap it in."""
+    """Write the adapter into a temp dir beside ``target``, then put it in place so that a whole
+    adapter is there at every moment (a kill -9 at any point leaves the previous one or the new
+    one): the first time by renaming the folder, later file by file, each an atomic replace.
+    Within a run only the weights change between saves (the LoRA config is the same), so any mix
+    of old and new files is a whole adapter."""
     ensure_private_dir(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         model.save_pretrained(str(tmp))
         for p in tmp.rglob("*"):
             os.chmod(p, 0o600 if p.is_file() else 0o700)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.rename(target, old)
-        os.rename(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if not target.exists():
+            os.rename(tmp, target)
+            return
+        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            dest = target / src.relative_to(tmp)
+            ensure_private_dir(dest.parent)
+            os.replace(src, dest)
+        shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -14,6 +14,7 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 
+from ..display import safe
 from .commands import ActionsProvider
 from .screens.base import PANES, ConfirmScreen
 from .screens.chat import ChatScreen
@@ -68,6 +69,14 @@ class WachatApp(App[int]):
         self.theme = theme or self._saved_theme() or "whatsapp-dark"
         # processes and engines the panes started; the app stops them cleanly on quit
         self._closers: dict[str, Any] = {}
+
+    # -- notifications -------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is shown literally: messages carry names, file names and errors
+        that quote them, so neither markup nor control characters in them are interpreted."""
+        super().notify(safe(message), title=safe(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     # -- theme ---------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:

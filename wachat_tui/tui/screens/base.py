@@ -11,6 +11,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 from textual.containers import Vertical
 
+from ...display import safe, safe_text
+
 PANES: tuple[tuple[str, str, str], ...] = (
     ("1", "import", "Import"),
     ("2", "review", "Review"),
@@ -97,10 +99,10 @@ class PaneScreen(Screen):
         if project is None:
             bar.set_project(Text("no project", style="dim italic"))
             return
-        label = Text.assemble(("▸ ", "dim"), (project.name, "bold"))
+        label = Text.assemble(("▸ ", "dim"), (safe(project.name), "bold"))
         people = [p for p in (project.personas or []) if p]
         if people:
-            label.append(f"  {' ⇄ '.join(people[:3])}", style="dim")
+            label.append(f"  {' ⇄ '.join(safe(p) for p in people[:3])}", style="dim")
         bar.set_project(label)
 
     def project_changed(self, project) -> None:
@@ -134,7 +136,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Label(self.question, id="confirm-question")
+            yield Label(safe_text(self.question), id="confirm-question")
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes} (y)", variant="primary", id="yes")
                 yield Button(f"{self.no} (n)", id="no")

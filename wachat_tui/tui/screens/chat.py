@@ -23,6 +23,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from ...errors import WachatError
+from ...display import safe
 from ..messages import GenerationEnded, ModelLoaded, ReplyCompleted, ReplyStreamed
 from ..util import one_line
 from ..widgets.bubble import ChatHeader, ChatTurn, DaySeparator
@@ -195,7 +196,7 @@ class ChatScreen(PaneScreen):
     def _empty_hint(self) -> Text:
         return Text.assemble(
             ("No messages yet. ", "bold"),
-            f"You are {self.you}; the model plays {self.model_plays}.\n",
+            f"You are {safe(self.you)}; the model plays {safe(self.model_plays)}.\n",
             "Type below and press Enter — or ctrl+g to let the model play both sides.",
         )
 
@@ -233,11 +234,11 @@ class ChatScreen(PaneScreen):
         else:
             mode.append("\n")
         mode.append("you are ", style="dim")
-        mode.append(self.you, style="bold")
+        mode.append(safe(self.you), style="bold")
         header.detail = mode
         self.refresh_bindings()
         composer = self.query_one("#composer", Input)
-        composer.placeholder = (f"Message {self.model_plays} as {self.you} · Enter send · "
+        composer.placeholder = (f"Message {safe(self.model_plays)} as {safe(self.you)} · Enter send · "
                                 "Esc leave/stop")
 
     # -- sending --------------------------------------------------------------------------

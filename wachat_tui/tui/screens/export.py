@@ -14,6 +14,7 @@ from textual.widgets import Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ...errors import WachatError
+from ...display import safe
 from ..messages import ExportEnded, ExportProgressed
 from ..runstate import RunView, fold
 from ..util import one_line, short_path
@@ -125,7 +126,7 @@ class ExportScreen(PaneScreen):
         try:
             exports = list_exports(self.project.dir)
         except WachatError as exc:  # a damaged exports.json: say so where the list would be
-            shown.update(Text(one_line(exc), style="red"))
+            shown.update(Text(safe(one_line(exc)), style="red"))
             return
         if not exports:
             shown.update(Text("none yet", style="dim italic"))
@@ -133,8 +134,8 @@ class ExportScreen(PaneScreen):
         text = Text()
         for record in exports[:6]:
             path = Path(record.path)
-            text.append(f"{path.name}\n", style="bold")
-            where = "" if path.parent == Path(self.project.models_dir) else f" · {short_path(path.parent)}"
+            text.append(f"{safe(path.name)}\n", style="bold")
+            where = "" if path.parent == Path(self.project.models_dir) else f" · {safe(short_path(path.parent))}"
             text.append(f"  {record.bytes / 1e6:,.0f} MB{where}\n", style="dim")
         shown.update(text)
 
@@ -229,9 +230,9 @@ class ExportScreen(PaneScreen):
         if view.run_dir and view.status != "idle":
             status.append(f"  run {view.run_dir}", style="dim")
         if view.status == "failed" and view.error:
-            status.append(f"\n{view.error}", style="red")
+            status.append(f"\n{safe(view.error)}", style="red")
             if view.hint:
-                status.append(f" — {view.hint}", style="dim")
+                status.append(f" — {safe(view.hint)}", style="dim")
         if view.status != "idle":
             self.query_one("#export-status", Static).update(status)
         self.query_one("#stages", Static).update(stages_table(view))
@@ -247,11 +248,11 @@ class ExportScreen(PaneScreen):
                 pass
             result.append("Model file", style="bold")
             result.append(f"  {size}\n", style="dim")
-            result.append(short_path(view.result_path) + "\n\n")
+            result.append(safe(short_path(view.result_path)) + "\n\n")
             result.append("Run it with Ollama", style="bold")
             result.append("  (y copies it)\n", style="dim")
-            result.append(ollama_line(view.result_path, self.project.name if self.project else "chat",
-                                      view.metrics), style="green")
+            result.append(safe(ollama_line(view.result_path, self.project.name if self.project else "chat",
+                                           view.metrics)), style="green")
             result.append("\n\nChat with it here on pane 5.", style="dim")
         self.query_one("#export-result", Static).update(result)
 
@@ -276,7 +277,7 @@ def stages_table(view: RunView) -> Table:
         bar = hbar(frac, 1.0, 20)
         table.add_row(mark, Text(name, style="bold" if not done_stage else ""),
                       Text(f"{bar:<20}".replace(" ", "░"), style="green"),
-                      Text(s.detail or (f"{s.done}/{s.total}" if s.total else ""), style="dim"))
+                      Text(safe(s.detail) or (f"{s.done}/{s.total}" if s.total else ""), style="dim"))
     return table
 
 
@@ -286,8 +287,8 @@ def checks_text(view: RunView) -> Text:
     text = Text()
     for c in view.checks:
         text.append("✓ " if c.passed else "✗ ", style="bold green" if c.passed else "bold red")
-        text.append(c.check, style="bold")
+        text.append(safe(c.check), style="bold")
         if c.detail:
-            text.append(f"  {c.detail}", style="dim")
+            text.append(f"  {safe(c.detail)}", style="dim")
         text.append("\n")
     return text

@@ -16,6 +16,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from ...core.names import slugify
+from ...display import safe, safe_text
 from ...errors import WachatError
 from ..messages import DatasetPreviewed, ExportParsed, ExportParseFailed, ProjectImported, TaskFailed
 from ..util import one_line, plural, short_path
@@ -27,6 +28,10 @@ EXPORT_SUFFIXES = (".txt", ".zip")
 
 class ExportTree(DirectoryTree):
     """A directory tree showing folders and WhatsApp export candidates only."""
+
+    def process_label(self, label) -> Text:
+        # file names are untrusted (an export is named after the chat): never raw to the terminal
+        return super().process_label(safe(label) if isinstance(label, str) else label)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         for path in paths:
@@ -97,11 +102,11 @@ class ImportScreen(PaneScreen):
     def on_mount(self) -> None:
         self.query_one("#import-busy").display = False
         tree = self.query_one(ExportTree)
-        tree.root.set_label(Text(short_path(tree.path) if Path(tree.path).is_absolute()
-                                 else str(tree.path), style="bold"))
+        tree.root.set_label(safe_text(short_path(tree.path) if Path(tree.path).is_absolute()
+                                      else str(tree.path), "bold"))
         open_file = getattr(self.app, "open_file", None)
         if open_file is not None:
-            self.query_one("#path", Input).value = str(open_file)
+            self.query_one("#path", Input).value = safe(open_file)
             self.load_file(open_file)
 
     def project_changed(self, project) -> None:
@@ -119,7 +124,8 @@ class ImportScreen(PaneScreen):
         raw = event.value.strip().strip("'\"")
         if not raw:
             return
-        path = Path(raw).expanduser()
+        # the field shows a picked path made displayable: Enter on it means that same file
+        path = self.path if self.path is not None and raw == safe(self.path) else Path(raw).expanduser()
         if path.is_dir():
             tree = self.query_one(ExportTree)
             tree.path = path
@@ -129,7 +135,7 @@ class ImportScreen(PaneScreen):
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
-        self.query_one("#path", Input).value = str(event.path)
+        self.query_one("#path", Input).value = safe(event.path)
         self.load_file(event.path)
 
     def load_file(self, path: str | Path) -> None:
@@ -138,7 +144,7 @@ class ImportScreen(PaneScreen):
         self.me = None
         self.query_one("#create", Button).disabled = True
         self.query_one("#import-busy").display = True
-        self.query_one("#detect", Static).update(Text(f"Reading {self.path.name}…", style="italic"))
+        self.query_one("#detect", Static).update(Text(f"Reading {safe(self.path.name)}…", style="italic"))
         self._parse(self.path)
 
     @work(thread=True, exclusive=True, group="parse")
@@ -154,7 +160,7 @@ class ImportScreen(PaneScreen):
 
     def on_export_parse_failed(self, message: ExportParseFailed) -> None:
         self.query_one("#import-busy").display = False
-        self.query_one("#detect", Static).update(Text(f"✗ {message.error}", style="bold red"))
+        self.query_one("#detect", Static).update(Text(f"✗ {safe(message.error)}", style="bold red"))
         self.query_one("#participants", OptionList).clear_options()
         self.query_one("#unparsed", Static).update("")
         self.notify(message.error, title="Not a readable export", severity="error")
@@ -172,7 +178,7 @@ class ImportScreen(PaneScreen):
             text = Text(f"{plural(len(unparsed), 'line')} did not parse:\n", style="bold")
             for lineno, line in unparsed[:3]:
                 text.append(f"  {lineno}: ", style="dim")
-                text.append(line[:70] + "\n")
+                text.append(safe(line[:70]) + "\n")
             un.update(text)
         else:
             un.update(Text("✓ every line parsed", style="green"))
@@ -182,7 +188,7 @@ class ImportScreen(PaneScreen):
         top = max(counts.values(), default=1)
         for name in info.participants:
             n = counts.get(name, 0)
-            label = Text.assemble((f"{name:<18.18}", "bold"), " ",
+            label = Text.assemble((f"{safe(name):<18.18}", "bold"), " ",
                                   (f"{hbar(n, top, 12):<12}", "green"), f" {n:,} msgs")
             options.add_option(Option(label, id=name))
         # default project name: the chat's name or the file's stem
@@ -232,9 +238,9 @@ class ImportScreen(PaneScreen):
         if messages:
             span = f"{messages[0].time:%Y-%m-%d} → {messages[-1].time:%Y-%m-%d}"
         locale = getattr(info, "locale", None)
-        table.add_row("File", Text(name, style="bold"), "Platform",
+        table.add_row("File", safe_text(name, "bold"), "Platform",
                       str(info.platform).capitalize() + (f" · {locale}" if locale else ""))
-        table.add_row("Chat", info.chat_name or "—", "Dates", fmt)
+        table.add_row("Chat", safe_text(info.chat_name or "—"), "Dates", fmt)
         table.add_row("Span", span, "Encoding", str(info.encoding))
         table.add_row("Records", Text(f"{len(messages):,}", style="bold"), "", "")
         top = max(kinds.values(), default=1)
@@ -256,7 +262,7 @@ class ImportScreen(PaneScreen):
     def _choose_me(self, name: str | None) -> None:
         self.me = name
         self.query_one("#me-title", Label).update(
-            Text.assemble("Who are you?  ", (f"✓ {name}" if name else "", "bold green")))
+            Text.assemble("Who are you?  ", (f"✓ {safe(name)}" if name else "", "bold green")))
         self.query_one("#create", Button).disabled = name is None
         self.preview()
 
@@ -290,7 +296,7 @@ class ImportScreen(PaneScreen):
             options = self.options()
             options.validate()
         except WachatError as exc:
-            self.query_one("#dataset-preview", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
+            self.query_one("#dataset-preview", Static).update(Text(f"✗ {safe(one_line(exc))}", style="red"))
             return
         self.query_one("#dataset-preview", Static).update(Text("Building the dataset…", style="italic"))
         self._build_preview(self._preview_token, self.parsed.messages, self.me, options)
@@ -384,7 +390,7 @@ class ImportScreen(PaneScreen):
 def report_line(report: dict) -> Text:
     """The dataset report (``build_dataset(...).report``) as one line of counts."""
     if "error" in report:
-        return Text(f"✗ {report['error']}", style="red")
+        return Text(f"✗ {safe(report['error'])}", style="red")
     pairs = report.get("pairs") if isinstance(report.get("pairs"), dict) else {}
     samples = report.get("samples") if isinstance(report.get("samples"), dict) else {}
     items: list[tuple[int, str, str]] = []

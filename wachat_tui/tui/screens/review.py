@@ -12,6 +12,7 @@ from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalS
 from textual.widgets import Checkbox, ContentSwitcher, Input, Label, Select, Static
 
 from ...errors import WachatError
+from ...display import safe, safe_text
 from ..messages import DatasetPreviewed, TaskFailed
 from ..util import one_line
 from ..widgets.pair_table import PairRow, PairTable
@@ -83,7 +84,7 @@ class ReviewScreen(PaneScreen):
         opts = project.options
         self._set_option_widgets(opts)
         persona = self.query_one("#persona", Select)
-        persona.set_options([("all people", ALL)] + [(p, p) for p in project.personas or []])
+        persona.set_options([("all people", ALL)] + [(safe_text(p), p) for p in project.personas or []])
         persona.value = ALL
         self.query_one("#pair-count", Static).update(Text("Loading pairs…", style="italic"))
         self._load(project)
@@ -196,10 +197,10 @@ class ReviewScreen(PaneScreen):
             text.append("  ✗ excluded from training", style="bold red")
         text.append("\n")
         for author, said in row.context[-3:]:
-            text.append(f"{author}: ", style="bold")
-            text.append(said.replace("\n", " ⏎ ") + "\n")
-        text.append(f"→ {row.persona}: ", style="bold green")
-        text.append(row.reply.replace("\n", " ⏎ "))
+            text.append(f"{safe(author)}: ", style="bold")
+            text.append(safe(said).replace("\n", " ⏎ ") + "\n")
+        text.append(f"→ {safe(row.persona)}: ", style="bold green")
+        text.append(safe(row.reply).replace("\n", " ⏎ "))
         detail.update(text)
 
     # -- actions --------------------------------------------------------------------------
@@ -294,7 +295,7 @@ class ReviewScreen(PaneScreen):
             options = self._options_from_widgets()
             options.validate()
         except WachatError as exc:
-            self.query_one("#pair-count", Static).update(Text(f"✗ {one_line(exc)}", style="red"))
+            self.query_one("#pair-count", Static).update(Text(f"✗ {safe(one_line(exc))}", style="red"))
             return
         self._preview_token += 1
         if options == self.project.options:

@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, OptionList, ProgressBar, Select, Stati
 from textual.widgets.option_list import Option
 
 from ...core.layout import list_runs
+from ...display import safe
 from ...errors import WachatError
 from ...train.config import EMBEDDED_BASE as EMBEDDED
 from ...train.config import GPU_DEFAULT_BASE as TINYLLAMA
@@ -168,7 +169,7 @@ class TrainScreen(PaneScreen):
         try:
             config = self.config_from_form()
         except WachatError as exc:
-            line.update(Text(f"✗ {one_line(exc)}", style="red"))
+            line.update(Text(f"✗ {safe(one_line(exc))}", style="red"))
             return
         steps = config.total_steps(n_train) if n_train else 0
         tokens = (counts.get("tokens_estimate") or {}).get("train")
@@ -219,7 +220,7 @@ class TrainScreen(PaneScreen):
             runs = list_runs(self.project.dir)
         except OSError as exc:  # the runs folder cannot be read (permissions, a vanished disk)
             runs = []
-            self.query_one("#run-status", Static).update(Text(one_line(exc), style="red"))
+            self.query_one("#run-status", Static).update(Text(safe(one_line(exc)), style="red"))
         options = self.query_one("#runs", OptionList)
         options.clear_options()
         for record in reversed(runs):  # newest first
@@ -378,7 +379,7 @@ class TrainScreen(PaneScreen):
         last_step = samples[-1].step
         widgets = []
         for s in [s for s in samples if s.step == last_step][-3:]:
-            widgets.append(Static(Text(f"step {s.step} · the model plays {s.persona}", style="dim"),
+            widgets.append(Static(Text(f"step {s.step} · the model plays {safe(s.persona)}", style="dim"),
                                   classes="sample-head"))
             if s.context:
                 author, said = s.context[-1]
@@ -430,9 +431,9 @@ def status_line(view: RunView) -> Text:
     if view.epoch:
         second.append(f" · epoch {view.epoch:.2f}")
     if view.status == "failed" and view.error:
-        second = Text(view.error, style="red")
+        second = Text(safe(view.error), style="red")
         if view.hint:
-            second.append(f" — {view.hint}", style="dim")
+            second.append(f" — {safe(view.hint)}", style="dim")
     elif view.status == "starting":
         second.append("loading the base model and the dataset…", style="italic")
     elif view.status == "finished":

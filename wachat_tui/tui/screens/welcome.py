@@ -10,6 +10,7 @@ from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..util import one_line as _one_line
+from ...display import safe
 from .base import PaneScreen
 
 LOGO = r"""
@@ -64,9 +65,9 @@ class WelcomeScreen(PaneScreen):
             options.add_option(None)
             for p in projects:
                 name = getattr(p, "name", str(p))
-                people = " ⇄ ".join(getattr(p, "personas", None) or [])
+                people = " ⇄ ".join(safe(x) for x in getattr(p, "personas", None) or [])
                 current = self.project is not None and self.project.name == name
-                label = Text.assemble(("▸  " if current else "   ", "bold"), (name, "bold"),
+                label = Text.assemble(("▸  " if current else "   ", "bold"), (safe(name), "bold"),
                                       (f"  {people}" if people else "", "dim"))
                 options.add_option(Option(label, id=f"project:{name}"))
         hint = self.query_one("#welcome-hint", Static)

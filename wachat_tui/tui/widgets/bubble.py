@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ...display import safe
+
 MODEL_TAG = "🤖 model"
 
 
@@ -57,7 +59,7 @@ class ChatTurn(Vertical):
 
     def _header(self) -> Text:
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(self.author, style="bold")
+        head.append(safe(self.author), style="bold")
         if self.when is not None:
             head.append(f" · {self.when:%H:%M}", style="dim")
         if self.by_model:
@@ -66,7 +68,7 @@ class ChatTurn(Vertical):
         return head
 
     def _bubble(self, index: int, line: str) -> Horizontal:
-        body = Text(line or " ")
+        body = Text(safe(line) or " ")
         if index == 0:
             content = Text.assemble(self._header(), "\n", body)
         else:
@@ -92,7 +94,7 @@ class ChatTurn(Vertical):
         for i, line in enumerate(lines):
             if i < len(rows):
                 bubble = rows[i].query_one(Static)
-                body = Text(line or " ")
+                body = Text(safe(line) or " ")
                 bubble.update(Text.assemble(self._header(), "\n", body) if i == 0 else body)
             else:
                 self.mount(self._bubble(i, line))
@@ -117,10 +119,10 @@ class ChatHeader(Horizontal):
     def _update(self) -> None:
         if not self.is_mounted:
             return
-        initial = (self.contact[:1] or "?").upper()
-        self.query_one("#avatar", Static).update(initial)
-        self.query_one("#contact-name", Static).update(Text(self.contact or "—", style="bold"))
-        self.query_one("#contact-status", Static).update(self.status)
+        initial = safe(self.contact[:1] or "?").upper()
+        self.query_one("#avatar", Static).update(Text(initial))
+        self.query_one("#contact-name", Static).update(Text(safe(self.contact) or "—", style="bold"))
+        self.query_one("#contact-status", Static).update(Text(safe(self.status)))
         self.query_one("#chat-detail", Static).update(self.detail)
         self.set_class(self.status.startswith("typing"), "-typing")
 

@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from ...core.records import Pair
+from ...display import safe
 
 
 @dataclass
@@ -36,7 +37,7 @@ class PairRow:
 
 
 def _one(text: str, width: int) -> str:
-    flat = " ⏎ ".join(part for part in text.split("\n") if part.strip())
+    flat = " ⏎ ".join(safe(part) for part in text.split("\n") if part.strip())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -91,7 +92,7 @@ class PairTable(DataTable):
         return (
             Text("✗", style="bold red") if r.excluded else Text(""),
             Text(f"{r.session}", style="dim"),
-            Text(r.persona[:8], style=dim or "bold"),
+            Text(safe(r.persona[:8]), style=dim or "bold"),
             Text(_one(last, 200), style=dim or "dim", no_wrap=True, overflow="ellipsis"),
             Text(_one(r.reply, 200), style=dim, no_wrap=True, overflow="ellipsis"),
             Text("val" if r.split.startswith("val") else "train", style="dim"),

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from .charts import columns, hbar
+from ...display import safe
 
 # message-length buckets (characters) for the length histogram
 LENGTH_EDGES = (1, 5, 10, 20, 40, 80, 160)
@@ -81,7 +82,7 @@ def person_card(name: str, p: dict, *, me: bool = False, lengths: Sequence[int] 
     head = Table.grid(expand=True)
     head.add_column()
     head.add_column(justify="right")
-    head.add_row(Text.assemble((name, "bold"), ("  you" if me else "", "italic green")),
+    head.add_row(Text.assemble((safe(name), "bold"), ("  you" if me else "", "italic green")),
                  Text.assemble((f"{p.get('messages', 0):,}", "bold"), " messages"))
     facts = Table.grid(padding=(0, 1))
     for _ in range(4):
@@ -116,13 +117,13 @@ def person_card(name: str, p: dict, *, me: bool = False, lengths: Sequence[int] 
     if emoji:
         line = Text("\nemoji  ", style=dim)
         for e, n in emoji:
-            line.append(e)
+            line.append(safe(e))
             line.append(f"{int(n)}  ", style=dim)
         parts.append(line)
     if laughs:
         line = Text("laughs ", style=dim)
         for w, n in laughs:
-            line.append(w)
+            line.append(safe(w))
             line.append(f" {int(n)}  ", style=dim)
         parts.append(line)
     phrases = _pairs(p.get("top_phrases"))[:5] or _pairs(p.get("top_words"))[:5]
@@ -132,7 +133,7 @@ def person_card(name: str, p: dict, *, me: bool = False, lengths: Sequence[int] 
         table.add_column(no_wrap=True, min_width=14)
         table.add_column(no_wrap=True)
         for w, n in phrases:
-            table.add_row(Text(w[:18]), Text.assemble((hbar(n, hi, 10), "green"), (f" {int(n)}", dim)))
+            table.add_row(Text(safe(w[:18])), Text.assemble((hbar(n, hi, 10), "green"), (f" {int(n)}", dim)))
         parts.append(Text("\ntop phrases", style=dim))
         parts.append(table)
     return Group(*parts)
