@@ -201,11 +201,28 @@ class HFBackend:
                 del messages[1]
 
     def generate(self, case: Case) -> str:
+        texts, ran_on = self.generate_batch([case])
+        self.last_ran_on = ran_on[0]
+        return texts[0]
+
+    def generate_batch(self, cases: Sequence[Case]) -> tuple[list[str], list[bool]]:
+        """The replies to several cases in one left-padded batch, and whether each ran on.
+
+        On a CPU one batch of a few dozen prompts costs little more than one prompt: the small
+        model's matrix products are too thin to keep the cores busy one sequence at a time.
+        Sampling draws from one seeded stream for the whole batch, so a case's reply depends on
+        the batch it is in (the training estimate always sends the same batch).
+        """
         import torch
 
-        ids = self._prompt_ids(case)
+        if not cases:
+            return [], []
+        prompts = [self._prompt_ids(case) for case in cases]
+        width = max(len(ids) for ids in prompts)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos[0]
         device = next(self.model.parameters()).device
-        input_ids = torch.tensor([ids], device=device)
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts], device=device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=device)
         s = self.sampling
         was_training = self.model.training
         self.model.eval()
@@ -214,18 +231,23 @@ class HFBackend:
             with torch.random.fork_rng(devices=devices), torch.no_grad():
                 torch.manual_seed(self.seed)
                 out = self.model.generate(
-                    input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                    input_ids=input_ids, attention_mask=mask,
                     max_new_tokens=s.max_tokens, do_sample=s.temperature > 0,
                     temperature=s.temperature if s.temperature > 0 else None,
                     top_p=s.top_p, top_k=s.top_k or None, min_p=s.min_p or None,
                     repetition_penalty=s.repeat_penalty, eos_token_id=self._eos,
-                    pad_token_id=self.tokenizer.pad_token_id, use_cache=True)
+                    pad_token_id=pad, use_cache=True)
         finally:
             if was_training:
                 self.model.train()
-        raw = self.tokenizer.decode(out[0, len(ids):], skip_special_tokens=True).rstrip("\ufffd")
-        text, self.last_ran_on = clean_reply(raw, case.persona, case.partners)
-        return text
+        texts, ran_on = [], []
+        for row, case in zip(out[:, width:], cases):
+            raw = self.tokenizer.decode(row, skip_special_tokens=True).rstrip("\ufffd")
+            text, cut = clean_reply(raw, case.persona, case.partners)
+            texts.append(text)
+            ran_on.append(cut)
+        self.last_ran_on = ran_on[-1]
+        return texts, ran_on
 
     def close(self) -> None:
         self.model = None

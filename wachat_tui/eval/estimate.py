@@ -10,7 +10,7 @@ trend, not a verdict.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .backends import Backend
@@ -37,14 +37,25 @@ class Estimate:
     seconds: float
     personas: dict[str, float | None]
     """Fidelity per persona."""
+    replies: tuple[str, ...] = field(default=(), compare=False)
+    """The generated replies, in the order of the estimator's cases (not in ``to_json``)."""
 
     def to_json(self) -> dict:
-        out = asdict(self)
-        for key, value in out.items():
-            if isinstance(value, float):
-                out[key] = round(value, 4)
+        out: dict = {}
+        for key in ("fidelity", "accuracy", "ceiling", "chance", "style_distance", "copy_rate",
+                    "media_only_rate", "real_media_only_rate", "n", "seconds"):
+            value = getattr(self, key)
+            out[key] = round(value, 4) if isinstance(value, float) else value
         out["personas"] = {k: None if v is None else round(v, 4) for k, v in self.personas.items()}
         return out
+
+    @classmethod
+    def from_json(cls, row: dict) -> "Estimate":
+        return cls(fidelity=row.get("fidelity"), accuracy=row.get("accuracy"), ceiling=row.get("ceiling"),
+                   chance=float(row.get("chance") or 0.0), style_distance=row.get("style_distance"),
+                   copy_rate=row.get("copy_rate"), media_only_rate=row.get("media_only_rate"),
+                   real_media_only_rate=row.get("real_media_only_rate"), n=int(row.get("n") or 0),
+                   seconds=float(row.get("seconds") or 0.0), personas=dict(row.get("personas") or {}))
 
 
 class FidelityEstimator:
@@ -61,12 +72,13 @@ class FidelityEstimator:
         return cls(load_eval_data(project_dir), **kwargs)
 
     def estimate(self, backend: Backend) -> Estimate:
+        """Generate the cases' replies with ``backend`` (all in one batch when it can) and score them."""
         started = time.perf_counter()
-        replies = {CANDIDATE: generate_replies(backend, self.cases, CANDIDATE)}
-        overall, personas, _ = score(self.cases, replies, self.yardsticks)
+        texts, ran_on = generate_replies(backend, self.cases, CANDIDATE, batch_size=len(self.cases))
+        overall, personas, _ = score(self.cases, {CANDIDATE: (texts, ran_on)}, self.yardsticks)
         return Estimate(
             fidelity=overall.fidelity, accuracy=overall.accuracy, ceiling=overall.ceiling, chance=overall.chance,
             style_distance=overall.style_distance, copy_rate=overall.copy_rate,
             media_only_rate=overall.media_only_rate, real_media_only_rate=overall.real_media_only_rate,
             n=overall.n, seconds=round(time.perf_counter() - started, 1),
-            personas={name: s.fidelity for name, s in personas.items()})
+            personas={name: s.fidelity for name, s in personas.items()}, replies=tuple(texts))
