@@ -109,7 +109,7 @@ class TrainScreen(PaneScreen):
                 with Horizontal(id="charts"):
                     yield LossChart(id="loss")
                     fidelity = FidelityChart(id="fidelity")
-                    fidelity.border_title = "fidelity (estimate)"
+                    fidelity.border_title = "fidelity (est.)"
                     yield fidelity
                 with VerticalScroll(id="samples", classes="panel") as samples:
                     samples.border_title = "Sample replies · real vs model"

@@ -73,8 +73,9 @@ class LossChart(Widget):
         left, right = f"step {int(x0)}", f"{int(x1)}"
         legend = Text()
         legend.append(" " * (label_w + 1))
-        legend.append(left, axis)
-        legend.append("   ")
+        if plot_w >= 44:  # beside the fidelity chart there is room for the values, not the axis label
+            legend.append(left, axis)
+            legend.append("   ")
         legend.append("⣿ train", t_style)
         if self.train:
             legend.append(f" {self.train[-1][1]:.3f}", t_style)
@@ -143,10 +144,9 @@ class FidelityChart(Widget):
                     out.append(" ")
             out.append("\n")
         out.append(" " * label_w + "└" + "─" * plot_w + "\n", axis)
-        legend = Text(" " * (label_w + 1))
-        legend.append("fidelity ", style)
-        legend.append(f"{self.points[-1][1]:.2f}", style)
+        legend = Text(" ")
+        legend.append(f"now {self.points[-1][1]:.2f}", style)
         if best:
-            legend.append(f"  ★ best {best[0][1]:.2f}", best_style)
+            legend.append(f" ★ {best[0][1]:.2f}", best_style)
         out.append_text(legend)
         return out
