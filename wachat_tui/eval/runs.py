@@ -138,8 +138,9 @@ class BaseReplyCache:
     def save(self, replies: Sequence[str], ran_on: Sequence[bool], seconds: float) -> None:
         write_json(self.path, {"material": self.material, "created": datetime.now().isoformat(timespec="seconds"),
                                "seconds": round(seconds, 1), "replies": list(replies), "ran_on": list(ran_on)})
-        kept = sorted(self.project.eval_cache.glob("base-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[CACHE_KEPT:]:
+        others = sorted((p for p in self.project.eval_cache.glob("base-*.json") if p != self.path),
+                        key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in others[CACHE_KEPT - 1:]:
             old.unlink(missing_ok=True)
 
 

@@ -230,8 +230,10 @@ class TrainScreen(PaneScreen):
             mark = {"finished": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("■", "yellow"),
                     "running": ("●", "cyan")}.get(record.status, ("·", "dim"))
             best = record.best_eval_loss
+            fidelity = record.best_fidelity
             label = Text.assemble((mark[0] + " ", mark[1]), (record.run_id[:22], "bold"),
-                                  (f"  {best:.3f}" if isinstance(best, (int, float)) else "", "dim"))
+                                  (f"  {best:.3f}" if isinstance(best, (int, float)) else "", "dim"),
+                                  (f" · {fidelity:.2f}" if isinstance(fidelity, (int, float)) else "", "dim"))
             options.add_option(Option(label, id=str(record.path)))
         if runs and show_latest:
             options.highlighted = 0
