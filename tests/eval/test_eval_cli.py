@@ -95,6 +95,33 @@ def test_eval_of_an_exported_run(trained_run, exported_gguf, e2e_home, tmp_path)
     assert record["fidelity"] == carried
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_eval_cleanly(trained_run, exported_gguf, e2e_home):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = (trained_run / "eval.json").read_bytes() if (trained_run / "eval.json").exists() else None
+    env = {**os.environ, "WACHAT_HOME": str(e2e_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "wachat_tui", "eval", "demo", "--samples", "40", "--threads", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # wait until it is generating
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "/40 ·" in line or not line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(lines) + err
+    assert "Traceback" not in err and "eval stopped" in err
+    after = (trained_run / "eval.json").read_bytes() if (trained_run / "eval.json").exists() else None
+    assert after == before                                          # no report half-written or replaced
+
+
 def summary_of(doc: dict) -> dict:
     return FidelityReport.from_json(doc).summary()
 

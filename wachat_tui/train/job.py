@@ -445,13 +445,13 @@ class TrainingJob:
         estimate = None
         if self.fidelity is not None and not self.cancel.is_set():
             estimate = self._estimate(model)
-        best = self.progress.record_eval(step, loss, perplexity, estimate.to_json() if estimate else None)
+        numbers = estimate.to_json() if estimate else None
+        best = self.progress.record_eval(step, loss, perplexity, numbers)
         if best and self.main:
             save_adapter_atomically(model, self.files.adapter)
             self._write_adapter_note()
         self.emit(Evaluated(step=step, eval_loss=loss, perplexity=perplexity, best=best,
-                            fidelity=estimate.fidelity if estimate else None,
-                            estimate=estimate.to_json() if estimate else None))
+                            fidelity=numbers["fidelity"] if numbers else None, estimate=numbers))
         if self.config.sample_every_eval and self.main:
             if estimate is not None:
                 self._samples_from(step, estimate)
