@@ -62,3 +62,9 @@ class FidelityProbe:
 
         backend = HFBackend(model, tokenizer, name="training", seed=self.seed, sampling=self.sampling)
         return self.estimator.estimate(backend)
+
+    def sample_rows(self, step: int, estimate, n: int) -> list[dict]:
+        """The first ``n`` replies of ``estimate`` as sample rows (``samples.jsonl`` / ``Sampled`` fields)."""
+        return [{"step": step, "persona": case.persona, "context": [{"author": a, "text": t} for a, t in case.context],
+                 "real": case.reply, "generated": text}
+                for case, text in list(zip(self.cases, estimate.replies))[:n]]

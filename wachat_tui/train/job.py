@@ -479,11 +479,9 @@ class TrainingJob:
 
     def _samples_from(self, step: int, estimate) -> None:
         """The first replies of the estimate, shown as the evaluation's samples (generated once, not twice)."""
-        for case, text in list(zip(self.fidelity.cases, estimate.replies))[:self.config.n_samples]:
-            context = [{"author": a, "text": t} for a, t in case.context]
-            self.progress.record_sample({"step": step, "persona": case.persona, "context": context,
-                                         "real": case.reply, "generated": text})
-            self.emit(Sampled(step=step, persona=case.persona, context=context, real=case.reply, generated=text))
+        for row in self.fidelity.sample_rows(step, estimate, self.config.n_samples):
+            self.progress.record_sample(row)
+            self.emit(Sampled(**row))
         self.progress.save_samples()
 
     def _sample(self, step: int, model) -> None:
