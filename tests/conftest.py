@@ -7,7 +7,7 @@ HF conversion happens once per machine, not once per test run.
 End-to-end chain (session-scoped, built lazily, each step through the real CLI in a
 subprocess exactly as a user runs it):
     demo_project  → `wachat import <demo> --me Maya --project demo`
-    trained_run   → `wachat train demo --max-steps … --events`
+    trained_run   → `wachat train demo --max-steps … --fidelity-cases 6 --events`
     exported_gguf → `wachat export demo --quant q8_0`
 """
 from __future__ import annotations
@@ -90,8 +90,9 @@ def demo_project(e2e_home) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(demo_project, e2e_home) -> Path:
     """A real (tiny) LoRA run on the embedded model; returns the run directory."""
-    proc = run_wachat("train", "demo", "--max-steps", "6", "--eval-steps", "3",
-                      "--save-steps", "3", "--events", home=e2e_home, check=True)
+    # a small fidelity estimate (6 replies of up to 16 tokens) keeps the three evaluations quick
+    proc = run_wachat("train", "demo", "--max-steps", "6", "--eval-steps", "3", "--save-steps", "3",
+                      "--fidelity-cases", "6", "--fidelity-tokens", "16", "--events", home=e2e_home, check=True)
     events = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
     finished = [e for e in events if e["event"] == "finished"]
     assert finished, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -60,6 +60,10 @@ class Evaluated(Event):
     eval_loss: float = 0.0
     perplexity: float = 0.0
     best: bool = False
+    fidelity: float | None = None
+    """The cheap fidelity estimate at this step (None: no estimate ran, or it is undefined)."""
+    estimate: dict | None = None
+    """The whole estimate (``wachat_tui.eval.estimate.Estimate.to_json``): style distance, copy rate …"""
 
 
 @dataclass

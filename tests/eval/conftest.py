@@ -44,7 +44,7 @@ def two_people() -> EvalData:
 
 
 @pytest.fixture(scope="module")
-def demo_project(tmp_path_factory) -> Path:
+def imported_demo(tmp_path_factory) -> Path:
     """The demo chat imported as a user does: `wachat import <demo> --me Maya --project demo`."""
     from wachat_tui.paths import demo_export
 

@@ -54,8 +54,8 @@ def test_selection_is_balanced_capped_and_deterministic():
         select_cases(cases, 0)
 
 
-def test_demo_project_cases(demo_project):
-    data = load_eval_data(demo_project)
+def test_demo_project_cases(imported_demo):
+    data = load_eval_data(imported_demo)
     assert data.personas == ("Maya", "Leo") and data.chat is None
     assert {c.split for c in data.held_out} == {"validation"}
     assert Counter(c.persona for c in data.held_out).keys() == {"Maya", "Leo"}

@@ -99,7 +99,7 @@ def test_rendered_report_shows_tables_and_keeps_terminal_escapes_out(two_people)
     text = _render(measure(two_people, evil, base=RealBackend()))
     assert "fidelity per persona" in text and "Maya: style" in text and "Leo: style" in text
     assert "\x1b" not in text and "\x07" not in text
-    assert "hahaha [2J]0;pwned omg 😂 / second bubble" in text
+    assert "hahaha ␛[2J␛]0;pwned␇ omg 😂 / second bubble" in text  # shown as placeholders
 
 
 def test_estimate_reuses_one_fitted_classifier(two_people):

@@ -29,8 +29,8 @@ class Remembered:
         return self.replies[case.id]
 
 
-def test_demo_chat_through_llama_cpp(demo_project):
-    data = load_eval_data(demo_project)
+def test_demo_chat_through_llama_cpp(imported_demo):
+    data = load_eval_data(imported_demo)
     yard = build_yardsticks(data)
     cases = choose_cases(data, yard, CASES)
     assert {c.persona for c in cases} == {"Maya", "Leo"}

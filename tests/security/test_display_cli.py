@@ -90,12 +90,24 @@ def test_train_sample_lines_and_eval_examples_show_placeholders(monkeypatch):
 
     out.seek(0)
     out.truncate()
-    style = {"n": 1, "mean_chars": 1.0, "emoji_per_reply": 0.0, "laugh_rate": 0.0, "lowercase_ratio": 1.0}
-    side = {"eval_loss": 2.0, "perplexity": 7.4, "style": style, "vocab_overlap": 0.5}
-    eval_cmd._print({"run_id": "r1", "base_model": "b", "validation_samples": 1, "persona_tokens": 3,
-                     "base": side, "fine_tuned": side, "real": {"style": style}, "loss_change": 0.0,
-                     "samples": [{"context": [{"author": EVE, "text": "q " + OSC52}], "persona": MALLORY,
-                                  "real": "r \x9b31m", "base": "b \u202eexe", "fine_tuned": "f \x1b[2J"}]})
+    from types import SimpleNamespace
+
+    from wachat_tui.eval.cases import Case, EvalData, RealTurn
+    from wachat_tui.eval.measure import measure
+
+    class Hostile:  # a model whose replies carry escapes, C1 controls and a bidi override
+        name = "b \u202eexe"
+
+        def generate(self, case):
+            return "f \x1b[2J " + case.id
+
+    people = (MALLORY, EVE)
+    train = [RealTurn(p, f"{w} {i} \x9b31m", 0) for i, w in enumerate(("hey", "ok", "sure", "lol")) for p in people]
+    held = tuple(Case(f"c{i}", people[i % 2], ((people[(i + 1) % 2], "q " + OSC52),), "r \x9b31m", (people[(i + 1) % 2],))
+                 for i in range(4))
+    report = measure(EvalData(people, people, None, held, tuple(train)), Hostile())
+    target = SimpleNamespace(backend="gguf")
+    eval_cmd._print(SimpleNamespace(report=report, target=target, saved=None, exports_updated=0), "hostile")
     shown = out.getvalue()
     assert_displayable(shown)
     assert "f ␛[2J" in shown and "⟨U+009B⟩" in shown and "⟨RLO⟩" in shown

@@ -28,6 +28,20 @@ def test_fold_builds_curves_and_status():
     assert view.fraction == 0.5 and view.result_path == "/r/adapter"
 
 
+def test_fold_keeps_the_fidelity_estimate_and_the_kept_evaluation():
+    view = fold_all([
+        Evaluated(step=0, eval_loss=4.0, fidelity=0.05),
+        Evaluated(step=10, eval_loss=3.2, fidelity=0.6, best=True),
+        Evaluated(step=20, eval_loss=3.1, fidelity=0.3),          # lower loss, not kept: the rule chose step 10
+        Evaluated(step=30, eval_loss=3.3),                        # no estimate (it failed): no point
+    ])
+    assert view.fidelity_curve == ((0, 0.05), (10, 0.6), (20, 0.3))
+    assert view.best_step == 10 and view.best_fidelity == 0.6 and view.best_eval_loss == 3.1
+    from wachat_tui.tui.screens.train import status_line
+
+    assert "fidelity ≈ 0.30" in status_line(view).plain
+
+
 def test_fold_resumed_run_replaces_replayed_steps():
     view = fold_all([Step(step=1, loss=3.0), Step(step=2, loss=2.9), Step(step=3, loss=2.8),
                      Evaluated(step=3, eval_loss=3.1),

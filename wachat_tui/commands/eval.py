@@ -1,97 +1,118 @@
-"""`wachat eval P [--run R]`: did the fine-tune learn the persona?"""
+"""`wachat eval P [--run R | --model FILE.gguf] [--samples N] [--json]`: does the model text like the person?
+
+The work is :func:`wachat_tui.eval.runs.evaluate`; this module parses, shows progress on stderr
+and prints the report (``wachat_tui.eval.render``) or its JSON.
+"""
 from __future__ import annotations
 
 import sys
+import time
 
-HELP = "compare base vs fine-tuned: validation loss/perplexity and the style of generated replies"
+HELP = "how closely the model texts like each persona: fine-tuned vs base model vs the real replies"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("project", help="project name (see `wachat projects`)")
-    parser.add_argument("--run", help="run id (default: the latest run with an adapter)")
-    parser.add_argument("--samples", type=int, default=8, metavar="N",
-                        help="held-out replies to generate for the style comparison (default 8)")
-    parser.add_argument("--max-samples", type=int, metavar="N",
-                        help="validation samples for the loss comparison (default: all)")
-    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--run", help="run id (default: the latest run with an adapter); its newest export is "
+                                     "measured, or its adapter when it has no export yet")
+    which.add_argument("--model", metavar="FILE.gguf", help="measure this GGUF instead (or `embedded`)")
+    parser.add_argument("--samples", type=int, default=200, metavar="N",
+                        help="held-out replies to generate, balanced over the personas (default 200)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="llama.cpp threads (default: the chat's; 1 can be faster on a busy machine)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (progress stays on stderr)")
+
+
+class _ProgressLine:
+    """`` fine_tuned 40/200 · 1.3 s/reply · ~3 min left`` on stderr, every 10 % or 15 s."""
+
+    def __init__(self):
+        self.source = None
+        self.started = 0.0
+        self.shown = 0.0
+        self.last_tenth = -1
+
+    def __call__(self, p) -> None:
+        now = time.perf_counter()
+        if p.source != self.source:
+            self.source, self.started, self.shown, self.last_tenth = p.source, now, now, -1
+        tenth = p.done * 10 // max(1, p.total)
+        if tenth == self.last_tenth and now - self.shown < 15 and p.done != p.total:
+            return
+        self.last_tenth, self.shown = tenth, now
+        per = (now - self.started) / max(1, p.done)
+        left = per * (p.total - p.done)
+        eta = f" · ~{left / 60:.0f} min left" if left >= 90 else f" · ~{left:.0f} s left" if p.done < p.total else ""
+        label = p.source.replace("_", "-")
+        print(f"  {label} {p.done}/{p.total} · {per:.1f} s/reply{eta}", file=sys.stderr, flush=True)
 
 
 def run(args) -> int:
-    from ..core.layout import find_run
+    from ..core.layout import ProjectFiles
     from ..core.project import Project
     from ..errors import WachatError
 
-    if args.samples < 0:
-        raise WachatError("--samples must not be negative")
-    if args.max_samples is not None and args.max_samples < 1:
-        raise WachatError("--max-samples must be at least 1")
+    if args.samples < 1:
+        raise WachatError("--samples must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise WachatError("--threads must be at least 1")
     import os
 
     # idle OpenMP threads sleep instead of spinning (set before torch loads; see train/__main__.py)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     project = Project.open(args.project)
-    record = find_run(project.dir, args.run, need_adapter=True)
-    from ..train.evaluate import evaluate_run
+    from ..eval.runs import evaluate
 
-    def log(msg: str) -> None:
-        if not args.json:
-            print(f"  {msg}", file=sys.stderr, flush=True)
+    def log(message: str) -> None:
+        print(f"  {message}", file=sys.stderr, flush=True)
 
-    res = evaluate_run(record, n_samples=args.samples, max_samples=args.max_samples, log=log)
+    try:
+        outcome = evaluate(ProjectFiles(project.dir), run_id=args.run, model=args.model, cap=args.samples,
+                           n_threads=args.threads, progress=_ProgressLine(), log=log)
+    except KeyboardInterrupt:
+        print("wachat: eval stopped — no report was saved (base replies generated in full are kept)",
+              file=sys.stderr)
+        return 130
     if args.json:
         import json
 
-        print(json.dumps(res, ensure_ascii=False, indent=2))
-        return 0
-    _print(res)
+        print(json.dumps(outcome.report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print(outcome, project.name)
     return 0
 
 
-def _fmt(x, pct=False, digits=2) -> str:
-    if x is None:
-        return "–"
-    return f"{x * 100:.0f}%" if pct else f"{x:.{digits}f}"
-
-
-def _print(res: dict) -> None:
+def _print(outcome, project: str) -> None:
     from rich.console import Console
-    from rich.markup import escape as escape_markup
-    from rich.table import Table
+    from rich.text import Text
 
-    from ..display import safe
-
-    def escape(text) -> str:  # names, contexts and replies (real and generated) are untrusted
-        return escape_markup(safe(text))
+    from ..eval.render import render_report
 
     console = Console()
-    b, t, r = res["base"], res["fine_tuned"], res["real"]
-    console.print(f"[bold]run {escape(res['run_id'])}[/] on {escape(res['base_model'])} · "
-                  f"{res['validation_samples']} validation samples, {res['persona_tokens']:,} persona tokens")
-    loss = Table(title="validation (persona replies only)", title_justify="left")
-    loss.add_column("")
-    loss.add_column("base", justify="right")
-    loss.add_column("fine-tuned", justify="right")
-    loss.add_row("loss", _fmt(b["eval_loss"], digits=4), _fmt(t["eval_loss"], digits=4))
-    loss.add_row("perplexity", _fmt(b["perplexity"], digits=1), _fmt(t["perplexity"], digits=1))
-    console.print(loss)
-    change = res["loss_change"]
-    pct = change / b["eval_loss"] * 100 if b["eval_loss"] else 0
-    verdict = "[green]learned[/]" if change < -0.05 else "[yellow]barely changed[/]" if change < 0.02 else "[red]worse[/]"
-    console.print(f"loss change {change:+.4f} ({pct:+.1f}%) → {verdict}")
-    if r["style"]["n"]:
-        style = Table(title=f"style of {r['style']['n']} generated replies vs the real ones", title_justify="left")
-        for col in ("", "real", "base", "fine-tuned"):
-            style.add_column(col, justify="right" if col else "left")
-        rows = [("mean length (chars)", "mean_chars", False, 1), ("emoji per reply", "emoji_per_reply", False, 2),
-                ("laugh rate", "laugh_rate", True, 0), ("all-lowercase", "lowercase_ratio", True, 0)]
-        for label, key, pct_, d in rows:
-            style.add_row(label, _fmt(r["style"][key], pct_, d), _fmt(b["style"][key], pct_, d),
-                          _fmt(t["style"][key], pct_, d))
-        style.add_row("vocabulary overlap w/ real", "", _fmt(b["vocab_overlap"], True), _fmt(t["vocab_overlap"], True))
-        console.print(style)
-        for s in res["samples"][:4]:
-            ctx = s["context"][-1] if s["context"] else {"author": "?", "text": ""}
-            console.print(f"[dim]{escape(ctx['author'])}:[/] {escape(' '.join(ctx['text'].split())[:80])}")
-            console.print(f"   real       {escape(s['persona'])}: {escape(' '.join(s['real'].split())[:80])}")
-            console.print(f"   base       {escape(s['persona'])}: {escape(' '.join(s['base'].split())[:80])}")
-            console.print(f"   fine-tuned {escape(s['persona'])}: {escape(' '.join(s['fine_tuned'].split())[:80])}")
+    report = outcome.report
+    console.print(render_report(report))
+    training = report.settings.get("training") or {}
+    if training.get("best_eval_loss") is not None:
+        line = f"training: validation loss {_num(training.get('base_eval_loss'))} (base model) → " \
+               f"{_num(training['best_eval_loss'])} at step {training.get('best_step')}"
+        if training.get("best_fidelity_estimate") is not None:
+            line += f" · fidelity estimate then {training['best_fidelity_estimate']:.2f}"
+        console.print(Text(line, style="dim"))
+    cache = report.settings.get("base_cache") or {}
+    if cache.get("hit"):
+        console.print(Text("base model replies came from the cache (same model, sampling and cases)", style="dim"))
+    if outcome.saved is not None:
+        note = f"saved {outcome.saved}"
+        if outcome.exports_updated:
+            note += f" · fidelity recorded on {outcome.exports_updated} export(s) in exports.json"
+        console.print(Text(note, style="dim"))
+    else:
+        console.print(Text("this model belongs to no run of the project: the report was not saved", style="dim"))
+    if outcome.target.backend == "hf":
+        console.print(Text(f"measured with transformers (no export yet); `wachat export {project}` makes the GGUF "
+                           "the chat uses, and eval measures that from then on", style="dim"))
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.4f}"

@@ -157,7 +157,7 @@ def _show_progress(proc, project: str):
                 tag = "base model" if ev.step == 0 else f"step {ev.step}"
                 best = " [green]★ best, adapter saved[/]" if ev.best else ""
                 progress.console.print(f"[bold]eval[/] {tag}: validation loss {ev.eval_loss:.4f} "
-                                       f"(perplexity {ev.perplexity:.1f}){best}")
+                                       f"(perplexity {ev.perplexity:.1f}){_fidelity_note(ev)}{best}")
             elif ev.name == "sampled":
                 progress.console.print(_fmt_ctx(ev.context))
                 progress.console.print(f"    [green]{_esc(ev.persona)} (real):[/] {_esc(' '.join(ev.real.split())[:90])}")
@@ -175,9 +175,23 @@ def _show_progress(proc, project: str):
             line += f" · best validation loss {best:.4f} at step {m.get('best_step')}"
         if base is not None and best is not None:
             line += f" (base model {base:.4f})"
+        if m.get("best_fidelity") is not None:
+            line += f" · fidelity ≈ {m['best_fidelity']:.2f} (estimate)"
         console.print(line)
         console.print(f"next: wachat eval {project} · wachat export {project}")
     return final
+
+
+def _fidelity_note(ev) -> str:
+    """`` · fidelity ≈ 0.42 (24 replies)`` for an evaluation that carries an estimate."""
+    if ev.estimate is None:
+        return ""
+    n = ev.estimate.get("n")
+    if ev.fidelity is None:
+        return f" · fidelity undefined ({n} replies)"
+    style = ev.estimate.get("style_distance")
+    extra = f", style distance {style:.2f}" if style is not None else ""
+    return f" · fidelity ≈ [cyan]{ev.fidelity:.2f}[/] ({n} replies{extra})"
 
 
 def _duration(seconds: float) -> str:
@@ -196,10 +210,13 @@ def _list(project) -> int:
     if not runs:
         print(f"{project.name}: no training runs yet (start one with `wachat train {project.name}`)")
         return 0
-    print(f"{'run':20} {'status':10} {'steps':>11} {'base loss':>10} {'best loss':>10}  base model")
+    print(f"{'run':20} {'status':10} {'steps':>11} {'base loss':>10} {'best loss':>10} {'at step':>8} "
+          f"{'fidelity':>9}  base model")
     for r in runs:
         base = "–" if r.base_eval_loss is None else f"{r.base_eval_loss:.4f}"
         best = "–" if r.best_eval_loss is None else f"{r.best_eval_loss:.4f}"
-        print(f"{r.run_id:20} {r.status:10} {f'{r.step}/{r.max_steps}':>11} {base:>10} {best:>10}  "
-              f"{safe(r.base_model)}")
+        at = "–" if r.best_step is None else str(r.best_step)
+        fid = "–" if r.best_fidelity is None else f"{r.best_fidelity:.2f}"
+        print(f"{r.run_id:20} {r.status:10} {f'{r.step}/{r.max_steps}':>11} {base:>10} {best:>10} {at:>8} "
+              f"{fid:>9}  {safe(r.base_model)}")
     return 0

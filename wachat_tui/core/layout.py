@@ -16,6 +16,7 @@ eval); :func:`list_runs` / :func:`find_run` are the one way to enumerate and pic
       stats.json             the style document
       exports.json           every verified GGUF written for this project, wherever it lives
       chat.sqlite            chat history
+      eval-cache/            base-<key>.json: the base model's replies `wachat eval` measured (the floor)
       .lock                  the one-writer lock (short writes; records who holds it)
       .training.lock         held by the running training process (one run at a time)
       .export.lock           held by the running export
@@ -116,6 +117,16 @@ class ProjectFiles:
     @property
     def models_dir(self) -> Path:
         return self.dir / "models"
+
+    @property
+    def eval_cache(self) -> Path:
+        """The base model's replies to held-out cases, kept by ``wachat eval``: the floor is the
+        same for every run of the project, so it is generated once per model, sampling and case set."""
+        return self.dir / "eval-cache"
+
+    def base_replies(self, key: str) -> Path:
+        """One cached set of base-model replies (``key``: a digest of model, sampling and cases)."""
+        return self.eval_cache / f"base-{key}.json"
 
     @property
     def export_log(self) -> Path:

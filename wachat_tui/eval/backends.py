@@ -19,6 +19,7 @@ following a change of the chat engine's API means editing those two functions.
 """
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
@@ -92,14 +93,20 @@ class GGUFBackend:
     """A GGUF model through llama.cpp, exactly as the chat pane runs it."""
 
     def __init__(self, model_path: str | Path, *, name: str = "gguf", seed: int = 0, n_ctx: int = 2048,
-                 sampling: "Sampling | None" = None, n_threads: int | None = None):
+                 sampling: "Sampling | None" = None, n_threads: int | None = None,
+                 lora_path: str | Path | None = None):
         from ..chat.engine import ChatEngine
 
         self.name = name
         self.model_path = Path(model_path)
         self.last_ran_on = False
-        self._engine = ChatEngine(self.model_path, n_ctx=n_ctx, seed=seed,
-                                  sampling=sampling or chat_sampling(), n_threads=n_threads)
+        self._engine = ChatEngine(self.model_path, n_ctx=n_ctx, seed=seed, sampling=sampling or chat_sampling(),
+                                  n_threads=n_threads, lora_path=lora_path)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The GGUF's key-values (``wachat.*`` for a file ``wachat export`` wrote)."""
+        return self._engine.metadata
 
     def generate(self, case: Case) -> str:
         # Each case starts from an empty KV cache: a reply must not depend on which cases came
@@ -147,9 +154,12 @@ class HFBackend:
     """
 
     def __init__(self, model, tokenizer, *, name: str = "hf", seed: int = 0,
-                 sampling: "Sampling | None" = None, max_prompt_tokens: int = 1536):
+                 sampling: "Sampling | None" = None, max_prompt_tokens: int = 1536, without_adapter: bool = False):
         self.name = name
         self.model = model
+        self.without_adapter = without_adapter
+        """Generate with the peft adapter switched off: the base model's replies from the same
+        loaded weights (no second copy of the model in memory)."""
         self.tokenizer = tokenizer
         self.seed = seed
         self.sampling = (sampling or chat_sampling()).validate()
@@ -201,31 +211,70 @@ class HFBackend:
                 del messages[1]
 
     def generate(self, case: Case) -> str:
+        texts, ran_on = self.generate_batch([case])
+        self.last_ran_on = ran_on[0]
+        return texts[0]
+
+    def generate_batch(self, cases: Sequence[Case]) -> tuple[list[str], list[bool]]:
+        """The replies to several cases in one left-padded batch, and whether each ran on.
+
+        On a CPU one batch of a few dozen prompts costs little more than one prompt: the small
+        model's matrix products are too thin to keep the cores busy one sequence at a time.
+        Sampling draws from one seeded stream for the whole batch, so a case's reply depends on
+        the batch it is in (the training estimate always sends the same batch).
+        """
         import torch
 
-        ids = self._prompt_ids(case)
+        if not cases:
+            return [], []
+        prompts = [self._prompt_ids(case) for case in cases]
+        width = max(len(ids) for ids in prompts)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos[0]
         device = next(self.model.parameters()).device
-        input_ids = torch.tensor([ids], device=device)
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts], device=device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=device)
         s = self.sampling
         was_training = self.model.training
         self.model.eval()
         devices = [torch.cuda.current_device()] if device.type == "cuda" else []
+        adapter_off = self.model.disable_adapter() if self.without_adapter else contextlib.nullcontext()
         try:
-            with torch.random.fork_rng(devices=devices), torch.no_grad():
+            with torch.random.fork_rng(devices=devices), torch.no_grad(), adapter_off:
                 torch.manual_seed(self.seed)
                 out = self.model.generate(
-                    input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                    input_ids=input_ids, attention_mask=mask,
                     max_new_tokens=s.max_tokens, do_sample=s.temperature > 0,
                     temperature=s.temperature if s.temperature > 0 else None,
                     top_p=s.top_p, top_k=s.top_k or None, min_p=s.min_p or None,
                     repetition_penalty=s.repeat_penalty, eos_token_id=self._eos,
-                    pad_token_id=self.tokenizer.pad_token_id, use_cache=True)
+                    pad_token_id=pad, use_cache=True)
         finally:
             if was_training:
                 self.model.train()
-        raw = self.tokenizer.decode(out[0, len(ids):], skip_special_tokens=True).rstrip("\ufffd")
-        text, self.last_ran_on = clean_reply(raw, case.persona, case.partners)
-        return text
+        texts, ran_on = [], []
+        for row, case in zip(out[:, width:], cases):
+            raw = self.tokenizer.decode(row, skip_special_tokens=True).rstrip("\ufffd")
+            text, cut = clean_reply(raw, case.persona, case.partners)
+            texts.append(text)
+            ran_on.append(cut)
+        self.last_ran_on = ran_on[-1]
+        return texts, ran_on
 
     def close(self) -> None:
         self.model = None
+
+
+class ReplayBackend:
+    """Replies generated before (the base model's, from the cache), handed out by case id."""
+
+    def __init__(self, name: str, replies: dict[str, tuple[str, bool]]):
+        self.name = name
+        self._replies = replies
+        self.last_ran_on = False
+
+    def generate(self, case: Case) -> str:
+        text, self.last_ran_on = self._replies[case.id]
+        return text
+
+    def close(self) -> None:
+        pass

@@ -129,8 +129,12 @@ def split_cases(cases: Iterable[Case], excluded: set[str] | frozenset[str] = fro
 
 
 # --------------------------------------------------------------------------- reading a project
-def load_eval_data(project_dir: Path | ProjectFiles) -> EvalData:
-    """Read a project's held-out cases and train turns (``project.json`` + ``pairs.jsonl``)."""
+def load_eval_data(project_dir: Path | ProjectFiles, pairs: Path | None = None) -> EvalData:
+    """Read a project's held-out cases and train turns (``project.json`` + ``pairs.jsonl``).
+
+    ``pairs``: another copy of ``pairs.jsonl`` to read — a run's snapshot (``RunFiles.snapshot_pairs``),
+    so that a run is measured on the split it trained with, whatever the project's dataset is now.
+    """
     files = project_dir if isinstance(project_dir, ProjectFiles) else ProjectFiles(project_dir)
     meta = read_json_object(files.project_json, missing=None)
     if meta is None:
@@ -138,7 +142,7 @@ def load_eval_data(project_dir: Path | ProjectFiles) -> EvalData:
     participants = [str(p) for p in meta.get("participants") or []]
     personas = [str(p) for p in meta.get("personas") or []]
     chat = meta.get("chat_name") if meta.get("is_group") else None
-    rows = _read_rows(files.pairs)
+    rows = _read_rows(pairs if pairs is not None else files.pairs)
     excluded = {str(row.get("id")) for row in rows if row.get("excluded")}
     cases = [case_from_pair_row(row, participants, chat) for row in rows]
     held, turns = split_cases(cases, excluded)

@@ -3,16 +3,18 @@
 :class:`FidelityEstimator` fits the yardsticks (classifier, copy index …) and picks a few
 dozen balanced held-out cases ONCE; each :meth:`~FidelityEstimator.estimate` call then only
 generates those replies with the model as it is at that step (an
-:class:`~wachat_tui.eval.backends.HFBackend` around the training model) and scores them. The
-numbers are the full measure's, on fewer cases — noisier (± about 0.1 at 36 cases), so a
-trend, not a verdict.
+:class:`~wachat_tui.eval.backends.HFBackend` around the training model, all cases in one batch)
+and scores them. The numbers are the full measure's, on fewer cases — noisier, so a trend, not
+a verdict — except the ceiling, which needs no generation and is measured once on every
+held-out real reply.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .attribution import fidelity
 from .backends import Backend
 from .cases import EvalData, load_eval_data
 from .measure import Yardsticks, build_yardsticks, choose_cases, generate_replies, score
@@ -37,14 +39,29 @@ class Estimate:
     seconds: float
     personas: dict[str, float | None]
     """Fidelity per persona."""
+    persona_accuracy: dict[str, float | None] = field(default_factory=dict)
+    """Share of each persona's generated replies attributed to them."""
+    replies: tuple[str, ...] = field(default=(), compare=False)
+    """The generated replies, in the order of the estimator's cases (not in ``to_json``)."""
 
     def to_json(self) -> dict:
-        out = asdict(self)
-        for key, value in out.items():
-            if isinstance(value, float):
-                out[key] = round(value, 4)
+        out: dict = {}
+        for key in ("fidelity", "accuracy", "ceiling", "chance", "style_distance", "copy_rate",
+                    "media_only_rate", "real_media_only_rate", "n", "seconds"):
+            value = getattr(self, key)
+            out[key] = round(value, 4) if isinstance(value, float) else value
         out["personas"] = {k: None if v is None else round(v, 4) for k, v in self.personas.items()}
+        out["persona_accuracy"] = {k: None if v is None else round(v, 4) for k, v in self.persona_accuracy.items()}
         return out
+
+    @classmethod
+    def from_json(cls, row: dict) -> "Estimate":
+        return cls(fidelity=row.get("fidelity"), accuracy=row.get("accuracy"), ceiling=row.get("ceiling"),
+                   chance=float(row.get("chance") or 0.0), style_distance=row.get("style_distance"),
+                   copy_rate=row.get("copy_rate"), media_only_rate=row.get("media_only_rate"),
+                   real_media_only_rate=row.get("real_media_only_rate"), n=int(row.get("n") or 0),
+                   seconds=float(row.get("seconds") or 0.0), personas=dict(row.get("personas") or {}),
+                   persona_accuracy=dict(row.get("persona_accuracy") or {}))
 
 
 class FidelityEstimator:
@@ -55,18 +72,30 @@ class FidelityEstimator:
         self.data = data
         self.yardsticks = yardsticks or build_yardsticks(data, seed=seed)
         self.cases = choose_cases(data, self.yardsticks, n_cases, seed=seed)
+        # The ceiling needs no generation, so it is measured once on EVERY held-out real reply:
+        # on the few estimate cases alone it would add its own noise to each estimate's.
+        everything = choose_cases(data, self.yardsticks, None, seed=seed)
+        self.ceilings = self.yardsticks.attributor.accuracy_by_persona([c.reply for c in everything],
+                                                                       [c.persona for c in everything])
+        self.ceiling_cases = len(everything)
 
     @classmethod
     def for_project(cls, project_dir: Path, **kwargs) -> "FidelityEstimator":
         return cls(load_eval_data(project_dir), **kwargs)
 
     def estimate(self, backend: Backend) -> Estimate:
+        """Generate the cases' replies with ``backend`` (all in one batch when it can) and score them."""
         started = time.perf_counter()
-        replies = {CANDIDATE: generate_replies(backend, self.cases, CANDIDATE)}
-        overall, personas, _ = score(self.cases, replies, self.yardsticks)
+        texts, ran_on = generate_replies(backend, self.cases, CANDIDATE, batch_size=len(self.cases))
+        overall, personas, _ = score(self.cases, {CANDIDATE: (texts, ran_on)}, self.yardsticks)
+        chance = overall.chance
+        accuracy = {name: s.accuracy for name, s in personas.items()}
+        ceilings = [self.ceilings.get(name) for name in personas]
+        ceiling = None if None in ceilings or not ceilings else sum(ceilings) / len(ceilings)
         return Estimate(
-            fidelity=overall.fidelity, accuracy=overall.accuracy, ceiling=overall.ceiling, chance=overall.chance,
-            style_distance=overall.style_distance, copy_rate=overall.copy_rate,
+            fidelity=fidelity(overall.accuracy, ceiling, chance).value, accuracy=overall.accuracy, ceiling=ceiling,
+            chance=chance, style_distance=overall.style_distance, copy_rate=overall.copy_rate,
             media_only_rate=overall.media_only_rate, real_media_only_rate=overall.real_media_only_rate,
             n=overall.n, seconds=round(time.perf_counter() - started, 1),
-            personas={name: s.fidelity for name, s in personas.items()})
+            personas={name: fidelity(acc, self.ceilings.get(name), chance).value for name, acc in accuracy.items()},
+            persona_accuracy=accuracy, replies=tuple(texts))

@@ -30,6 +30,8 @@ from .report import BASE, CANDIDATE, REAL, Example, FidelityReport, Scores, Sour
 from .style import FEATURES, StyleDistance, habit_phrases, style_distance, style_profile
 
 EXAMPLES = 6
+BATCH_SIZE = 8
+"""Cases per batch for backends that generate in batches (memory grows with it)."""
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,26 @@ def choose_cases(data: EvalData, yard: Yardsticks, cap: int | None = DEFAULT_CAP
 
 
 def generate_replies(backend: Backend, cases: Sequence[Case], source: str,
-                     progress: Callable[[Progress], None] | None = None) -> tuple[list[str], list[bool]]:
-    """Each case's reply from ``backend``, and whether the backend cut it at another speaker."""
+                     progress: Callable[[Progress], None] | None = None,
+                     batch_size: int = BATCH_SIZE) -> tuple[list[str], list[bool]]:
+    """Each case's reply from ``backend``, and whether the backend cut it at another speaker.
+
+    A backend with ``generate_batch`` (the HF model) gets ``batch_size`` cases at a time."""
     texts: list[str] = []
     cut: list[bool] = []
-    for i, case in enumerate(cases, 1):
-        texts.append(backend.generate(case))
-        cut.append(last_ran_on(backend))
+    batched = getattr(backend, "generate_batch", None)
+    step = max(1, batch_size) if batched is not None else 1
+    for start in range(0, len(cases), step):
+        chunk = cases[start:start + step]
+        if batched is not None:
+            got, ran_on = batched(chunk)
+            texts += got
+            cut += ran_on
+        else:
+            texts.append(backend.generate(chunk[0]))
+            cut.append(last_ran_on(backend))
         if progress is not None:
-            progress(Progress(source, i, len(cases)))
+            progress(Progress(source, len(texts), len(cases)))
     return texts, cut
 
 

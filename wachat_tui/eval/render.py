@@ -1,17 +1,16 @@
 """The report as text for the CLI: a pure function returning a rich renderable (no printing).
 
 Generated and real message text is untrusted: control characters (ESC sequences included,
-which rich does not remove) are dropped and newlines shown as `` / `` before it reaches a
-``Text``; no text is ever parsed as markup.
+which rich does not remove) are replaced by :func:`wachat_tui.display.safe`'s placeholders and
+newlines shown as `` / `` before it reaches a ``Text``; no text is ever parsed as markup.
 """
 from __future__ import annotations
-
-import unicodedata
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..display import safe
 from .report import BASE, CANDIDATE, REAL, FidelityReport, Scores
 from .style import FEATURES, RELATIVE
 
@@ -21,8 +20,7 @@ COPY_WARNING = 0.05
 def _safe(text: str | None, limit: int = 90) -> str:
     if text is None:
         return "–"
-    flat = " / ".join(part.strip() for part in text.split("\n") if part.strip())
-    clean = "".join(ch for ch in flat if unicodedata.category(ch)[0] != "C" or ch == "\u200d")
+    clean = safe(" / ".join(part.strip() for part in text.split("\n") if part.strip()))
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
@@ -44,7 +42,7 @@ def _headline_table(report: FidelityReport) -> Table:
     if len(rows) > 1:
         rows.append(("overall", report.overall))
     for name, s in rows:
-        table.add_row(_safe(name, 24), _num(s.fidelity), _num(s.base_fidelity), _pct(s.accuracy), _pct(s.floor),
+        table.add_row(Text(_safe(name, 24)), _num(s.fidelity), _num(s.base_fidelity), _pct(s.accuracy), _pct(s.floor),
                       _pct(s.ceiling), _num(s.style_distance), _num(s.base_style_distance),
                       f"{_pct(s.copy_rate)} ({_pct(s.real_copy_rate)})",
                       f"{_pct(s.media_only_rate)} ({_pct(s.real_media_only_rate)})", str(s.n))
@@ -65,15 +63,15 @@ def _style_value(key: str, style: dict | None) -> str:
 
 
 def _style_table(name: str, s: Scores) -> Table:
-    table = Table(title=f"{_safe(name, 40)}: style, model vs real (distance 0 = same, 1 = nothing alike)",
+    table = Table(title=Text(f"{_safe(name, 40)}: style, model vs real (distance 0 = same, 1 = nothing alike)"),
                   title_justify="left")
     for col in ("habit", "base", "fine-tuned", "real", "distance"):
         table.add_column(col, justify="left" if col == "habit" else "right")
     styles = {src: (m.style.to_json() if m.style else None) for src, m in s.sources.items()}
     cand = s.sources[CANDIDATE].style_distance
     for key, (_, label) in FEATURES.items():
-        table.add_row(label, _style_value(key, styles.get(BASE)), _style_value(key, styles.get(CANDIDATE)),
-                      _style_value(key, styles.get(REAL)), _num(cand.features.get(key) if cand else None))
+        table.add_row(label, *(Text(safe(_style_value(key, styles.get(src)))) for src in (BASE, CANDIDATE, REAL)),
+                      _num(cand.features.get(key) if cand else None))
     table.add_row(Text("summary", style="bold"), _num(s.base_style_distance), _num(s.style_distance), "0.00", "")
     return table
 
@@ -138,7 +136,7 @@ def render_report(report: FidelityReport) -> RenderableType:
     """Headline table, a style table per persona, warnings and side-by-side examples."""
     settings = report.settings
     head = Text(f"{settings.get('cases', report.overall.n)} held-out replies · "
-                f"{settings.get('candidate', 'model')} vs {settings.get('base') or 'no base'} · "
+                f"{_safe(settings.get('candidate', 'model'), 60)} vs {_safe(settings.get('base') or 'no base', 60)} · "
                 f"classifier over {len(report.classifier.get('classes', []))} people "
                 f"(chance {_pct(report.overall.chance)})")
     parts: list[RenderableType] = [head, _headline_table(report)]

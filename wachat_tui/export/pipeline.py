@@ -45,8 +45,16 @@ def persona_prompts(source: ExportSource) -> dict[str, str]:
     return {p: system_prompt(p, source.partners_of(p), chat_name) for p in source.personas}
 
 
-def wachat_metadata(source: ExportSource, quant: str, prompts: dict[str, str]) -> dict:
-    """The ``wachat.*`` key-values stored in the GGUF, so a file found alone still says what it is."""
+def run_fidelity(source: ExportSource) -> dict | None:
+    """The run's fidelity summary: its ``wachat eval`` report, else the training's estimate (None: neither)."""
+    from ..eval.summary import run_summary
+
+    return run_summary(source.files.run(source.run_id))
+
+
+def wachat_metadata(source: ExportSource, quant: str, prompts: dict[str, str], fidelity: dict | None = None) -> dict:
+    """The ``wachat.*`` key-values stored in the GGUF, so a file found alone still says what it is —
+    and how faithful it is (``wachat.fidelity``, JSON, when the run was measured)."""
     return {
         "wachat.format_version": 1,
         "wachat.version": __version__,
@@ -61,6 +69,7 @@ def wachat_metadata(source: ExportSource, quant: str, prompts: dict[str, str]) -
         "wachat.run_id": source.run_id,
         "wachat.created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "wachat.quant": quant,
+        "wachat.fidelity": json.dumps(fidelity, ensure_ascii=False) if fidelity else None,
     }
 
 
@@ -164,6 +173,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     emit(Stage(stage="merging", done=0, total=1, detail=f"{source.adapter_dir} + {source.base_model}"))
     tokenizer = load_tokenizer(source.tokenizer_dir)
     prompts = persona_prompts(source)
+    fidelity = run_fidelity(source)
     persona = source.default_persona()
     system = prompts.get(persona) if persona else None
     messages = verify.sample_messages(system)
@@ -190,7 +200,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
         _check_disk(out.parent, int(merge_info["params"] * 2 * (1.6 if q_tmp else 1.05)))
         t = time.perf_counter()
         summary = write_gguf(f16_tmp, model, tokenizer_dir=source.tokenizer_dir,
-                             hf_tokenizer=tokenizer, metadata=wachat_metadata(source, config.quant, prompts),
+                             hf_tokenizer=tokenizer, metadata=wachat_metadata(source, config.quant, prompts, fidelity),
                              name=f"wachat {source.project_name} {source.run_id}",
                              progress=_throttled_progress(emit, "writing"), threads=threads)
         timings["write_s"] = round(time.perf_counter() - t, 2)
@@ -288,6 +298,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     timings["total_s"] = round(time.perf_counter() - t_start, 2)
     metrics["seconds"] = timings
     metrics["persona"] = persona
+    metrics["fidelity"] = fidelity
     remember_export(source.files, export_record(out, config.quant, metrics))
     return out, metrics
 
@@ -295,12 +306,12 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
 def export_record(out: Path, quant: str, metrics: dict) -> ExportRecord:
     """The entry of ``exports.json`` for a verified export (the metrics without a slot of
     their own go to ``extra``)."""
-    own = {"run_id", "quant", "bytes", "seconds", "checks", "lora_gguf", "modelfile"}
+    own = {"run_id", "quant", "bytes", "seconds", "checks", "lora_gguf", "modelfile", "fidelity"}
     return ExportRecord(
         path=os.path.abspath(out), run_id=metrics["run_id"], quant=quant, bytes=metrics["bytes"],
         created=datetime.now().isoformat(timespec="seconds"), seconds=metrics["seconds"]["total_s"],
         checks=[{"check": name, **result} for name, result in metrics["checks"].items()],
-        lora_path=metrics.get("lora_gguf"), modelfile=metrics.get("modelfile"),
+        lora_path=metrics.get("lora_gguf"), modelfile=metrics.get("modelfile"), fidelity=metrics.get("fidelity"),
         extra={"timings": metrics["seconds"], **{k: v for k, v in metrics.items() if k not in own}})
 
 

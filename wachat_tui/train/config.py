@@ -130,7 +130,18 @@ class TrainConfig:
     """Held-out replies generated at each evaluation (default 2 on the CPU, 3 on a GPU)."""
 
     sample_max_new_tokens: int = field(default=40, metadata=flag("--sample-tokens", metavar="N"))
-    """Longest generated sample reply, in tokens (default 40)."""
+    """Longest generated sample reply, in tokens, when no fidelity estimate runs (default 40)."""
+
+    fidelity_cases: int = field(default=24, metadata=flag(metavar="N"))
+    """Held-out replies generated at each evaluation for the fidelity estimate; the sample replies
+    are the first of them (default 24; 0 = no estimate)."""
+
+    fidelity_tokens: int = field(default=32, metadata=flag(metavar="N"))
+    """Longest reply of the fidelity estimate, in tokens (default 32)."""
+
+    best_within: float = field(default=0.05, metadata=flag(metavar="FRACTION"))
+    """The best checkpoint is the most faithful evaluation whose validation loss is within this
+    fraction of the lowest (default 0.05; 0 = the lowest loss, fidelity breaking exact ties only)."""
 
     seed: int = 42
     """Seed for the LoRA init, the data order and the samples; a resumed run continues the same order (default 42)."""
@@ -272,6 +283,12 @@ class TrainConfig:
             bad(f"number of samples must not be negative, got {self.n_samples}")
         if not (1 <= self.sample_max_new_tokens <= 1024):
             bad(f"sample length must be between 1 and 1024 tokens, got {self.sample_max_new_tokens}")
+        if self.fidelity_cases < 0:
+            bad(f"fidelity cases must not be negative, got {self.fidelity_cases}", "0 turns the estimate off")
+        if not (1 <= self.fidelity_tokens <= 1024):
+            bad(f"fidelity reply length must be between 1 and 1024 tokens, got {self.fidelity_tokens}")
+        if not (0 <= self.best_within <= 1):
+            bad(f"best-within must be a fraction between 0 and 1, got {self.best_within}")
         if self.logging_steps < 1:
             bad(f"logging steps must be at least 1, got {self.logging_steps}")
         if self.mode == "qlora" and self.device == "mps":

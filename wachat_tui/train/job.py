@@ -32,7 +32,9 @@ from ..paths import ensure_private_dir
 from . import data as chat_data
 from .batching import resolve_batching
 from .callbacks import CancelCallback, CheckpointCallback, EvaluationCallback, ProgressCallback
+from .best import BestRule
 from .config import TrainConfig
+from .fidelity import FidelityProbe
 from .modeling import (adapted_layer_names, generate_reply, load_base_model, load_tokenizer, quantization_info,
                        save_adapter_atomically)
 from .models import ResolvedBase, resolve_base
@@ -121,6 +123,8 @@ class TrainingJob:
         self.progress_callback: ProgressCallback | None = None
         self.cancel_callback: CancelCallback | None = None
         self.held_out: list[chat_data.HeldOut] = []
+        self.fidelity: FidelityProbe | None = None
+        """The fidelity estimate run at each evaluation (main process only; None when off)."""
         self._participants: list[str] = []
 
     # ------------------------------------------------------------------ the whole run
@@ -172,7 +176,7 @@ class TrainingJob:
         record = RunRecord(run_id=self.run_id, project=info.get("name") or self.project.name,
                            base_model=cfg.base or "", mode=cfg.mode, personas=list(info.get("personas") or []),
                            config=cfg.to_dict(), created=now_iso(), device=cfg.device or "cpu", pid=os.getpid())
-        self.progress = RunProgress(self.files, record, writer=self.main)
+        self.progress = RunProgress(self.files, record, writer=self.main, rule=BestRule(cfg.best_within))
         self.progress.save()
 
     def _reopen(self) -> None:
@@ -194,6 +198,7 @@ class TrainingJob:
         # the device may differ on resume (e.g. moved machines); everything else is the run's own
         stored.device = self.config.device or stored.device
         self.config = stored
+        self.progress.rule = BestRule(stored.best_within)
         rec.config, rec.status, rec.error, rec.device = stored.to_dict(), "running", None, stored.device or "cpu"
         self.checkpoint = self.files.last_checkpoint()
         self.progress.forget_after(self._checkpoint_step() if self.checkpoint else -1)
@@ -310,7 +315,9 @@ class TrainingJob:
         self.progress.metrics.dataset = {"train": train_report.to_dict(), "validation": val_report.to_dict(),
                                          "validation_used": len(val_tok)}
         held_out = []
-        if cfg.sample_every_eval and cfg.n_samples and validation_rows:
+        if val_tok and self.main:
+            self.fidelity = FidelityProbe.build(self.project, self.files.snapshot_pairs, cfg, self.emit.log)
+        if cfg.sample_every_eval and cfg.n_samples and validation_rows and self.fidelity is None:
             pairs = atomic.read_jsonl(self.files.snapshot_pairs) if self.files.snapshot_pairs.exists() else ()
             held_out = chat_data.held_out_prompts(validation_rows, cfg.n_samples, cfg.seed, self._participants,
                                                   pairs=pairs)
@@ -423,7 +430,8 @@ class TrainingJob:
         rec = self.progress.record
         write_json(self.files.adapter_note, {
             "run_id": rec.run_id, "base_model": rec.base_model, "base_path": rec.base_path, "mode": rec.mode,
-            "personas": rec.personas, "best_eval_loss": rec.best_eval_loss, "best_step": rec.best_step})
+            "personas": rec.personas, "best_eval_loss": rec.best_eval_loss, "best_step": rec.best_step,
+            "best_fidelity": rec.best_fidelity})
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -440,24 +448,51 @@ class TrainingJob:
         self.progress.save()
 
     def on_evaluated(self, step: int, metrics: dict, model) -> bool:
-        """Record an evaluation; save the adapter when best; sample replies. Returns: stop now?"""
+        """Record an evaluation (and its fidelity estimate); save the adapter when it is the best;
+        sample replies. Returns: stop now?"""
         loss = float(metrics["eval_loss"])
         perplexity = float(metrics.get("eval_perplexity", math.exp(min(loss, 50))))
-        best = self.progress.record_eval(step, loss, perplexity)
+        estimate = None
+        if self.fidelity is not None and not self.cancel.is_set():
+            estimate = self._estimate(model)
+        numbers = estimate.to_json() if estimate else None
+        best = self.progress.record_eval(step, loss, perplexity, numbers)
         if best and self.main:
             save_adapter_atomically(model, self.files.adapter)
             self._write_adapter_note()
-        self.emit(Evaluated(step=step, eval_loss=loss, perplexity=perplexity, best=best))
-        if self.config.sample_every_eval and self.held_out and self.main:
-            self._sample(step, model)
+        self.emit(Evaluated(step=step, eval_loss=loss, perplexity=perplexity, best=best,
+                            fidelity=numbers["fidelity"] if numbers else None, estimate=numbers))
+        if self.config.sample_every_eval and self.main:
+            if estimate is not None:
+                self._samples_from(step, estimate)
+            elif self.held_out:
+                self._sample(step, model)
         self.progress.save()
         patience = self.config.early_stopping_patience
-        if patience and step > 0 and self.progress.evals_since_best() >= patience:
-            rec = self.progress.record
-            self.emit.log(f"early stopping: no improvement for {patience} evaluations "
-                          f"(best {rec.best_eval_loss:.4f} at step {rec.best_step})")
+        if patience and step > 0 and self.progress.evals_since_lowest_loss() >= patience:
+            self.emit.log(f"early stopping: the validation loss has not improved for {patience} evaluations")
             return True
         return False
+
+    def _estimate(self, model):
+        """The fidelity estimate of the model as it is now, or None when generation failed."""
+        unwrapped = self.trainer.accelerator.unwrap_model(model) if self.trainer is not None else model
+        try:
+            estimate = self.fidelity.estimate(unwrapped, self.tokenizer)
+        except (RuntimeError, ValueError) as exc:  # an estimate must never kill the run; running out of memory does
+            if out_of_memory(exc):
+                raise
+            self.emit.log(f"fidelity estimate failed: {type(exc).__name__}: {exc}".splitlines()[0], "warning")
+            return None
+        self.progress.metrics.fidelity_seconds += estimate.seconds
+        return estimate
+
+    def _samples_from(self, step: int, estimate) -> None:
+        """The first replies of the estimate, shown as the evaluation's samples (generated once, not twice)."""
+        for row in self.fidelity.sample_rows(step, estimate, self.config.n_samples):
+            self.progress.record_sample(row)
+            self.emit(Sampled(**row))
+        self.progress.save_samples()
 
     def _sample(self, step: int, model) -> None:
         unwrapped = self.trainer.accelerator.unwrap_model(model) if self.trainer is not None else model

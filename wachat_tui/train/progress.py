@@ -3,8 +3,8 @@
 ``run.json`` is a :class:`~wachat_tui.core.layout.RunRecord` (what the run is, how far it got);
 ``metrics.json`` holds the loss history and speed (:class:`RunMetrics`); ``samples.jsonl`` the
 replies generated at each evaluation. :class:`RunProgress` updates the three and owns the
-rules that depend on the history: which evaluation is the best, when to stop early, and what
-a resumed run forgets because it redoes it.
+rules that depend on the history: which evaluation is the best (:mod:`.best`), when to stop
+early, and what a resumed run forgets because it redoes it.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from ..core.atomic import read_jsonl, write_json, write_jsonl
 from ..core.layout import DamagedFile, RunFiles, RunRecord, read_json_object
 from ..events import Step
+from .best import BestRule, Evaluation, evaluation_from_row
 
 
 def now_iso() -> str:
@@ -32,6 +33,8 @@ class RunMetrics:
     dataset: dict = field(default_factory=dict)
     tokens_per_s: float | None = None
     train_seconds: float = 0.0
+    fidelity_seconds: float = 0.0
+    """Seconds spent in fidelity estimates (their share of the run is what they cost)."""
     peak_memory_mb: float | None = None
 
     @classmethod
@@ -39,7 +42,8 @@ class RunMetrics:
         history = row.get("history") or {}
         return cls(train_history=list(history.get("train") or []), eval_history=list(history.get("eval") or []),
                    dataset=dict(row.get("dataset") or {}), tokens_per_s=row.get("tokens_per_s"),
-                   train_seconds=float(row.get("train_seconds") or 0.0), peak_memory_mb=row.get("peak_memory_mb"))
+                   train_seconds=float(row.get("train_seconds") or 0.0),
+                   fidelity_seconds=float(row.get("fidelity_seconds") or 0.0), peak_memory_mb=row.get("peak_memory_mb"))
 
 
 class RunProgress:
@@ -50,7 +54,9 @@ class RunProgress:
     """
 
     def __init__(self, files: RunFiles, record: RunRecord, metrics: RunMetrics | None = None,
-                 samples: list[dict] | None = None, writer: bool = True):
+                 samples: list[dict] | None = None, writer: bool = True, rule: BestRule | None = None):
+        self.rule = rule or BestRule()
+        """How the best evaluation is chosen (the job sets the run's own margin)."""
         self.files = files
         self.record = record
         self.metrics = metrics or RunMetrics()
@@ -89,7 +95,8 @@ class RunProgress:
             "final_eval_loss": m.eval_history[-1]["eval_loss"] if m.eval_history else None,
             "best_perplexity": math.exp(rec.best_eval_loss) if rec.best_eval_loss is not None else None,
             "steps": rec.step, "max_steps": rec.max_steps, "tokens_per_s": m.tokens_per_s,
-            "train_seconds": round(m.train_seconds, 2), "peak_memory_mb": m.peak_memory_mb, "dataset": m.dataset,
+            "train_seconds": round(m.train_seconds, 2), "fidelity_seconds": round(m.fidelity_seconds, 2),
+            "best_fidelity": rec.best_fidelity, "peak_memory_mb": m.peak_memory_mb, "dataset": m.dataset,
         }
         if with_history:
             row["history"] = {"train": m.train_history, "eval": m.eval_history}
@@ -104,18 +111,28 @@ class RunProgress:
                                 "grad_norm": event.grad_norm, "tokens_per_s": event.tokens_per_s})
         self.record.step = event.step
 
-    def record_eval(self, step: int, loss: float, perplexity: float) -> bool:
-        """Add one evaluation; True when it is the best so far (step 0, the base model, never is)."""
+    def record_eval(self, step: int, loss: float, perplexity: float, estimate: dict | None = None) -> bool:
+        """Add one evaluation (with its fidelity estimate, if one ran); True when it becomes the best
+        by :attr:`rule` (step 0, the base model, never does)."""
         rec = self.record
         best = False
+        fid = estimate.get("fidelity") if estimate else None
         if step == 0:
             rec.base_eval_loss = loss
-        elif rec.best_eval_loss is None or loss < rec.best_eval_loss - 1e-6:
-            best = True
-            rec.best_eval_loss, rec.best_step = loss, step
+        else:
+            trained = [evaluation_from_row(h) for h in self.metrics.eval_history if 0 < h["step"] < step]
+            lowest = min([e.loss for e in trained] + [loss])
+            incumbent = next((e for e in trained if e.step == rec.best_step), None)
+            if self.rule.replaces(Evaluation(step, loss, fid), incumbent, lowest):
+                best = True
+                rec.best_eval_loss, rec.best_step, rec.best_fidelity = loss, step, fid
         history = [h for h in self.metrics.eval_history if h["step"] != step]
-        history.append({"step": step, "eval_loss": round(loss, 5), "perplexity": round(perplexity, 4),
-                        "best": best, "time": round(time.time(), 1)})
+        row = {"step": step, "eval_loss": round(loss, 5), "perplexity": round(perplexity, 4),
+               "best": best, "time": round(time.time(), 1)}
+        if estimate:
+            row["fidelity"] = fid
+            row["estimate"] = estimate
+        history.append(row)
         self.metrics.eval_history = history
         rec.step = max(rec.step, step)
         return best
@@ -123,12 +140,15 @@ class RunProgress:
     def record_sample(self, row: dict) -> None:
         self.samples.append(row)
 
-    def evals_since_best(self) -> int:
-        """Evaluations after the best one (how long the validation loss has not improved)."""
-        best = self.record.best_step
-        if best is None:
+    def evals_since_lowest_loss(self) -> int:
+        """Evaluations after the one with the lowest validation loss (how long the loss has not
+        improved). Early stopping counts this, not the best by :attr:`rule`: every process of a
+        distributed run sees the same losses, while only the main one estimates fidelity."""
+        trained = [h for h in self.metrics.eval_history if h["step"] > 0]
+        if not trained:
             return 0
-        return sum(1 for h in self.metrics.eval_history if h["step"] > best)
+        lowest = min(trained, key=lambda h: (h["eval_loss"], h["step"]))
+        return sum(1 for h in trained if h["step"] > lowest["step"])
 
     def forget_after(self, step: int) -> None:
         """On resume, history past the checkpoint is redone, so it is dropped (and the best recomputed).
@@ -140,8 +160,10 @@ class RunProgress:
         self.samples = [h for h in self.samples if h.get("step", 0) <= step]
         if step < 0:
             rec.base_eval_loss = None
-        trained = [h for h in m.eval_history if h["step"] > 0]
-        best = min(trained, key=lambda h: h["eval_loss"], default=None)
-        rec.best_eval_loss = best["eval_loss"] if best else None
-        rec.best_step = best["step"] if best else None
+        best = self.rule.replay(evaluation_from_row(h) for h in m.eval_history)
+        for h in m.eval_history:
+            h["best"] = best is not None and h["step"] == best.step
+        rec.best_eval_loss = best.loss if best else None
+        rec.best_step = best.step if best else None
+        rec.best_fidelity = best.fidelity if best else None
         rec.step = max(step, 0)

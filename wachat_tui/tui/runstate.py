@@ -71,6 +71,11 @@ class RunView:
     train_curve: tuple[tuple[int, float], ...] = ()
     eval_curve: tuple[tuple[int, float], ...] = ()
     best_eval_loss: float | None = None
+    fidelity_curve: tuple[tuple[int, float], ...] = ()
+    """The fidelity estimate at each evaluation that has one."""
+    best_step: int | None = None
+    """The evaluation the run keeps as its adapter (by the best-checkpoint rule)."""
+    best_fidelity: float | None = None
     samples: tuple[SampleView, ...] = ()
     checkpoints: tuple[str, ...] = ()
     stages: tuple[StageView, ...] = ()
@@ -122,8 +127,12 @@ def fold(view: RunView, event: Event) -> RunView:
         if best is None or event.eval_loss < best:
             best = event.eval_loss
         evals = tuple(p for p in view.eval_curve if p[0] < event.step)
+        fidelity = tuple(p for p in view.fidelity_curve if p[0] < event.step)
+        if event.fidelity is not None:
+            fidelity += ((event.step, float(event.fidelity)),)
+        chosen = {"best_step": event.step, "best_fidelity": event.fidelity} if event.best else {}
         return replace(view, eval_curve=evals + ((event.step, float(event.eval_loss)),),
-                       best_eval_loss=best, **base)
+                       best_eval_loss=best, fidelity_curve=fidelity, **chosen, **base)
     if isinstance(event, Sampled):
         ctx = tuple((str(c.get("author", "")), str(c.get("text", ""))) for c in event.context
                     if isinstance(c, dict))

@@ -24,14 +24,14 @@ def demo_run_events(run_dir: Path) -> list:
                       device="cpu", trainable_params=4_884_480, total_params=139_399_488,
                       train_samples=326, validation_samples=35, max_steps=12, run_dir=str(run_dir),
                       time=t),
-              Evaluated(step=0, eval_loss=4.36, perplexity=78.3, best=True, time=t + 20)]
+              Evaluated(step=0, eval_loss=4.36, perplexity=78.3, best=False, fidelity=0.04, time=t + 20)]
     losses = [4.41, 4.12, 3.95, 3.61, 3.52, 3.30, 3.21, 3.05, 2.98, 2.91, 2.83, 2.80]
     for i, loss in enumerate(losses, 1):
         events.append(Step(step=i, max_steps=12, epoch=i / 82, loss=loss, lr=2e-4,
                            tokens_per_s=812.0, eta_s=(12 - i) * 9.0, time=t + 20 + 9 * i))
         if i % 4 == 0:
             events.append(Evaluated(step=i, eval_loss=[3.71, 3.29, 3.12][i // 4 - 1], perplexity=30.0,
-                                    best=True, time=t + 21 + 9 * i))
+                                    best=True, fidelity=[0.31, 0.52, 0.58][i // 4 - 1], time=t + 21 + 9 * i))
             events.append(Checkpointed(step=i, path=str(run_dir / "checkpoints" / f"checkpoint-{i}"),
                                        time=t + 22 + 9 * i))
     events.append(Sampled(step=12, persona="Maya",

@@ -30,7 +30,7 @@ from ..runstate import RunView, fold, fold_all
 from ..util import one_line
 from ..widgets.bubble import ChatTurn
 from ..widgets.charts import fmt_count, fmt_duration
-from ..widgets.loss_chart import LossChart
+from ..widgets.loss_chart import FidelityChart, LossChart
 from .base import PaneScreen
 
 # (field, label, kind) shown in the form; other TrainConfig fields keep their defaults
@@ -107,7 +107,11 @@ class TrainScreen(PaneScreen):
             with Vertical(id="train-main"):
                 yield Static("", id="run-status")
                 yield ProgressBar(id="run-progress", show_eta=False, show_percentage=True)
-                yield LossChart(id="loss")
+                with Horizontal(id="charts"):
+                    yield LossChart(id="loss")
+                    fidelity = FidelityChart(id="fidelity")
+                    fidelity.border_title = "fidelity (est.)"
+                    yield fidelity
                 with VerticalScroll(id="samples", classes="panel") as samples:
                     samples.border_title = "Sample replies · real vs model"
         yield Static(Text("No project yet — press 0 to open one, or 1 to import an export.",
@@ -227,8 +231,10 @@ class TrainScreen(PaneScreen):
             mark = {"finished": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("■", "yellow"),
                     "running": ("●", "cyan")}.get(record.status, ("·", "dim"))
             best = record.best_eval_loss
+            fidelity = record.best_fidelity
             label = Text.assemble((mark[0] + " ", mark[1]), (record.run_id[:22], "bold"),
-                                  (f"  {best:.3f}" if isinstance(best, (int, float)) else "", "dim"))
+                                  (f"  {best:.3f}" if isinstance(best, (int, float)) else "", "dim"),
+                                  (f" · {fidelity:.2f}" if isinstance(fidelity, (int, float)) else "", "dim"))
             options.add_option(Option(label, id=str(record.path)))
         if runs and show_latest:
             options.highlighted = 0
@@ -361,6 +367,7 @@ class TrainScreen(PaneScreen):
             bar.update(total=None if view.status in ("starting", "running") else 100,
                        progress=100 if view.status == "finished" else 0)
         self.query_one(LossChart).set_curves(view.train_curve, view.eval_curve, view.max_steps)
+        self.query_one(FidelityChart).set_points(view.fidelity_curve, view.best_step, view.max_steps)
         self._show_samples(view)
 
     def _show_samples(self, view: RunView) -> None:
@@ -420,6 +427,9 @@ def status_line(view: RunView) -> Text:
     if view.best_eval_loss is not None:
         text.append(" · val ", style="dim")
         text.append(f"{view.best_eval_loss:.3f}", style="bold")
+    if view.fidelity_curve:
+        text.append(" · fidelity ≈ ", style="dim")
+        text.append(f"{view.fidelity_curve[-1][1]:.2f}", style="bold")
     if view.tokens_per_s:
         text.append(f" · {fmt_count(round(view.tokens_per_s))} tok/s", style="dim")
     if view.status == "running" and view.eta_s is not None:

@@ -1,4 +1,4 @@
-"""A live loss chart: training and validation loss drawn with braille dots."""
+"""Live training charts drawn with braille dots: training and validation loss, and the fidelity estimate."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -73,8 +73,9 @@ class LossChart(Widget):
         left, right = f"step {int(x0)}", f"{int(x1)}"
         legend = Text()
         legend.append(" " * (label_w + 1))
-        legend.append(left, axis)
-        legend.append("   ")
+        if plot_w >= 44:  # beside the fidelity chart there is room for the values, not the axis label
+            legend.append(left, axis)
+            legend.append("   ")
         legend.append("⣿ train", t_style)
         if self.train:
             legend.append(f" {self.train[-1][1]:.3f}", t_style)
@@ -86,5 +87,66 @@ class LossChart(Widget):
         if pad > 0:
             legend.append(" " * pad)
             legend.append(right, axis)
+        out.append_text(legend)
+        return out
+
+
+class FidelityChart(Widget):
+    """The fidelity estimate at each evaluation (0 = the classifier guesses, 1 = as recognisable as
+    the real person), drawn beside the loss; the best evaluation is marked."""
+
+    COMPONENT_CLASSES = {"fidelity-chart--line", "fidelity-chart--best", "fidelity-chart--axis",
+                         "fidelity-chart--empty"}
+    DEFAULT_CSS = """
+    FidelityChart { height: 10; min-height: 6; }
+    FidelityChart > .fidelity-chart--line { color: $success; text-style: bold; }
+    FidelityChart > .fidelity-chart--best { color: $accent; text-style: bold; }
+    FidelityChart > .fidelity-chart--axis { color: $text-muted; }
+    FidelityChart > .fidelity-chart--empty { color: $text-muted; text-style: italic; }
+    """
+
+    points: reactive[tuple] = reactive(tuple, layout=False)
+    best_step: reactive[int | None] = reactive(None)
+    max_steps: reactive[int] = reactive(0)
+
+    def set_points(self, points, best_step: int | None = None, max_steps: int = 0) -> None:
+        self.points = tuple(points)
+        self.best_step = best_step
+        self.max_steps = max_steps
+
+    def render(self) -> Text:
+        axis = self.get_component_rich_style("fidelity-chart--axis")
+        if not self.points:
+            return Text("No fidelity estimate yet — it comes with each evaluation.",
+                        style=self.get_component_rich_style("fidelity-chart--empty"))
+        label_w = 5
+        plot_w = max(4, self.size.width - label_w - 1)
+        plot_h = max(2, self.size.height - 2)
+        ys = [p[1] for p in self.points]
+        y_range = (min(0.0, min(ys)), max(1.0, max(ys)))
+        x_hi = max(max(p[0] for p in self.points), self.max_steps or 0, 1)
+        (line,), _, _ = plot_series([self.points], plot_w, plot_h, x_range=(0, x_hi), y_range=y_range)
+        best = [p for p in self.points if p[0] == self.best_step]
+        best_bits = plot_series([best], plot_w, plot_h, x_range=(0, x_hi), y_range=y_range)[0][0] if best else None
+        style = self.get_component_rich_style("fidelity-chart--line")
+        best_style = self.get_component_rich_style("fidelity-chart--best")
+        out = Text(no_wrap=True, overflow="crop")
+        for r in range(plot_h):
+            label = f"{y_range[1]:4.1f} " if r == 0 else f"{y_range[0]:4.1f} " if r == plot_h - 1 else " " * label_w
+            out.append(label, axis)
+            out.append("┤" if label.strip() else "│", axis)
+            for c in range(plot_w):
+                if best_bits is not None and best_bits[r][c]:
+                    out.append("★", best_style)
+                elif line[r][c]:
+                    out.append(chr(0x2800 + line[r][c]), style)
+                else:
+                    out.append(" ")
+            out.append("\n")
+        out.append(" " * label_w + "└" + "─" * plot_w + "\n", axis)
+        legend = Text(" ")
+        legend.append(f"now {self.points[-1][1]:.2f}", style)
+        if best:
+            legend.append(f" ★ {best[0][1]:.2f}", best_style)
         out.append_text(legend)
         return out
