@@ -71,7 +71,8 @@ def load_engine(project, args):
         print(f"wachat: {project.name!r} has no exported model yet: chatting with the untrained base "
               f"model {model.base.label} (train and `wachat export {project.name}` first)",
               file=sys.stderr)
-    engine = ChatEngine(model.path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
+    path = model.ready_path(lambda line: print(f"wachat: {line}", file=sys.stderr))
+    engine = ChatEngine(path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
                         sampling=sampling)
     return engine, model
 
