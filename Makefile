@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml setup.py wachat_tui/core/parse/_hotloop.c Makefile
 	$(PIP) install -q --upgrade pip setuptools wheel
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install $(FIND_LINKS) "$(TORCH_SPEC)"
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install $(FIND_LINKS) -e ".[all,dev]"
+	# llama.cpp's GGUF converter from the installed llama-cpp-python's sdist (no-op when present)
+	$(PY) -m wachat_tui.export.converter install
 	touch $(STAMP)
 
 test: setup
@@ -32,6 +34,7 @@ screenshots: setup
 bench: setup
 	$(PY) benchmarks/parse_bench.py
 	$(PY) benchmarks/chat_bench.py
+	$(PY) benchmarks/export_bench.py --archs
 	$(PY) benchmarks/train_bench.py
 
 clean:

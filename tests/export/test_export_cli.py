@@ -37,13 +37,16 @@ def test_unsupported_architecture_is_refused_before_any_work(tmp_path):
     (adapter / "adapter_config.json").write_text("{}")
 
     proc = run_wachat("export", "demo", home=home)
-    _refused(proc, "GPT2LMHeadModel", "Llama-family", "SmolLM2", "TinyLlama", "Mistral")
+    _refused(proc, "GPT2LMHeadModel", "Llama-family", "SmolLM2", "TinyLlama", "Mistral", "Qwen2.5", "Gemma 3",
+             "Phi-3")
     assert not list((project / "models").glob("*.gguf")) if (project / "models").exists() else True
 
     with pytest.raises(ModelError, match="supports Llama-family"):
-        check_supported({"architectures": ["Qwen2ForCausalLM"]})
+        check_supported({"architectures": ["FalconForCausalLM"]})
     assert check_supported({"architectures": ["MistralForCausalLM"]}) == "MistralForCausalLM"
+    assert check_supported({"architectures": ["Qwen2ForCausalLM"]}) == "Qwen2ForCausalLM"
     assert check_supported({"model_type": "llama"}) == "LlamaForCausalLM"
+    assert check_supported({"model_type": "gemma3_text"}) == "Gemma3ForCausalLM"
 
 
 def test_missing_project_run_or_adapter(tmp_path):

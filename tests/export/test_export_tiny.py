@@ -1,7 +1,8 @@
-"""Export pipeline on tiny Llama checkpoints: real peft merge, real GGUF writing, real llama.cpp checks.
+"""Export pipeline on tiny Llama checkpoints: real peft merge, llama.cpp's converter, real llama.cpp checks.
 
-The tiny models are random, so the end-of-turn check (a greedy reply must stop) runs only in the
-end-to-end tests with the embedded SmolLM2; here the tokens and logits checks run for real.
+The tiny models were taught to end a short reply with the end-of-turn token (tiny.teach_replies),
+so all three checks run for real. Every architecture is covered in test_export_archs.py; here the
+pipeline around the conversion: stages, metadata, temp files, refusals, the LoRA companion.
 """
 from __future__ import annotations
 
@@ -18,19 +19,18 @@ from wachat_tui.errors import ModelError
 from wachat_tui.export import verify
 from wachat_tui.export.config import ExportConfig
 from wachat_tui.export.gguf import read_metadata, write_gguf
-from wachat_tui.export.pipeline import export_model
+from wachat_tui.export.pipeline import CHECKS, export_model
 
-from .tiny import CHATML, make_project
+from .tiny import CHATML, FAMILIES, Assets, make_base, make_project
 
 RUN = "20260101-120000"
-FAST_CHECKS = ("tokens", "logits")
 
 
 def _export(project, quant="f16", **kw):
     events = []
     path, metrics = export_model(project, ExportConfig(quant=quant, **{k: v for k, v in kw.items()
                                                                        if k != "checks"}),
-                                 emit=events.append, checks=kw.get("checks", FAST_CHECKS))
+                                 emit=events.append, checks=kw.get("checks", CHECKS))
     return path, metrics, events
 
 
@@ -45,7 +45,7 @@ def test_bpe_f16_export_passes_checks_and_carries_metadata(tiny_bpe, tiny_bpe_ad
     writing = [e for e in events if e.name == "stage" and e.stage == "writing"]
     assert writing[-1].done == writing[-1].total == metrics["tensors"]
     verified = {e.check: e for e in events if e.name == "verified"}
-    assert set(verified) == {"tokens", "logits"} and all(e.passed for e in verified.values())
+    assert set(verified) == {"tokens", "logits", "end_of_turn"} and all(e.passed for e in verified.values())
     assert metrics["lora_layers"] == 14  # 2 layers × 7 projections were merged
     assert metrics["checks"]["logits"]["top1_agreement"] >= 0.99
 
@@ -105,8 +105,20 @@ def test_sentencepiece_from_tokenizer_json_only(tiny_spm, tiny_spm_adapter, tmp_
     assert all(e.passed for e in events if e.name == "verified")
 
 
-def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_bpe, tiny_bpe_adapter, tmp_path, monkeypatch):
-    project = make_project(tmp_path / "home", tiny_bpe, adapter_from=tiny_bpe_adapter)
+def test_gemma_without_tokenizer_model(assets, tmp_path):
+    """A Gemma checkpoint whose tokenizer is only a tokenizer.json (what transformers makes from a GGUF,
+    like the embedded Gemma base) gets a tokenizer.model at staging, and llama.cpp tokenizes as HF does."""
+    base = make_base(FAMILIES["gemma3"], tmp_path / "base", assets, teach=False)
+    (base / "tokenizer.model").unlink()
+    project = make_project(tmp_path / "home", base)
+    path, metrics, events = _export(project, "f16", checks=("tokens",))
+    assert metrics["tokenizer"] == "llama" and metrics["architecture"] == "gemma3"
+    assert [e.passed for e in events if e.name == "verified"] == [True]
+    assert not (base / "tokenizer.model").exists()  # the base folder itself is left as it was
+
+
+def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_spm, tiny_spm_adapter, tmp_path, monkeypatch):
+    project = make_project(tmp_path / "home", tiny_spm, adapter_from=tiny_spm_adapter)
     models = project / "models"
     models.mkdir()
     old = models / f"{RUN}-q8_0.gguf"
@@ -123,10 +135,10 @@ def test_failed_check_leaves_no_file_and_keeps_the_old_one(tiny_bpe, tiny_bpe_ad
     assert sorted(p.name for p in models.iterdir()) == [old.name]  # no temp files, no Modelfile
 
 
-def test_interrupted_export_cleans_up(tiny_bpe, tiny_bpe_adapter, tmp_path, monkeypatch):
+def test_interrupted_export_cleans_up(tiny_spm, tiny_spm_adapter, tmp_path, monkeypatch):
     from wachat_tui.export import gguf as gguf_mod
 
-    project = make_project(tmp_path / "home", tiny_bpe, adapter_from=tiny_bpe_adapter)
+    project = make_project(tmp_path / "home", tiny_spm, adapter_from=tiny_spm_adapter)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -138,40 +150,73 @@ def test_interrupted_export_cleans_up(tiny_bpe, tiny_bpe_adapter, tmp_path, monk
 
 def test_lora_gguf_reproduces_the_merged_model(tiny_bpe, tiny_bpe_adapter, tmp_path):
     """base GGUF + the adapter-only GGUF LoRA in llama.cpp ≈ the merged export."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     project = make_project(tmp_path / "home", tiny_bpe, adapter_from=tiny_bpe_adapter)
     merged, metrics, _ = _export(project, "f16", lora_gguf=True, checks=())
     lora = project / "models" / "lora" / f"{RUN}-lora.gguf"
     assert metrics["lora_gguf"] == str(lora)
+    assert stat.S_IMODE(lora.stat().st_mode) == 0o600
     meta = read_metadata(lora)
     assert meta["general.type"] == "adapter" and meta["adapter.type"] == "lora"
     assert meta["adapter.lora.alpha"] == pytest.approx(8.0)
+    assert meta["wachat.run_id"] == RUN and json.loads(meta["wachat.personas"]) == ["Maya", "Leo"]
+    assert not [p for p in lora.parent.iterdir() if p.name.endswith(".tmp")]
 
     tok = AutoTokenizer.from_pretrained(tiny_bpe)
-    model = AutoModelForCausalLM.from_pretrained(tiny_bpe)
     base = tmp_path / "base.gguf"
-    write_gguf(base, model.state_dict(), json.loads((tiny_bpe / "config.json").read_text()),
-               tokenizer_dir=tiny_bpe, hf_tokenizer=tok)
+    write_gguf(base, checkpoint_dir=tiny_bpe, tokenizer_dir=tiny_bpe, hf_tokenizer=tok)
     ids = tok.encode(verify.render_chat(tok, verify.sample_messages("You are Maya."), True))
 
     def scores(path, lora_path=None):
-        import llama_cpp
-
-        llm = llama_cpp.Llama(str(path), lora_path=lora_path, logits_all=True, n_ctx=1024, n_threads=1,
-                              verbose=False)
-        try:
+        with verify.llama_model(path, lora_path=lora_path, logits_all=True, threads=1) as llm:
             llm.eval(ids)
             return np.array(llm.scores[: len(ids)])
-        finally:
-            llm.close()
 
-    want, got, plain = scores(merged), scores(base, str(lora)), scores(base)
+    want, got, plain = scores(merged), scores(base, lora), scores(base)
     assert (want.argmax(-1) == got.argmax(-1)).mean() >= 0.98
     assert np.abs(want - got).max() < np.abs(want - plain).max()  # the adapter moved it toward the merge
 
 
-def test_corrupt_or_truncated_gguf_is_a_clear_error(tiny_bpe, tmp_path):
+def test_rslora_and_unsupported_adapters(tiny_bpe, tiny_bpe_adapter, tmp_path):
+    """rsLoRA is converted with the alpha that gives its scale; DoRA and full tensors are refused clearly."""
+    from wachat_tui.export.lora import write_lora_gguf
+
+    rs = tmp_path / "rs"
+    shutil.copytree(tiny_bpe_adapter, rs)
+    config = json.loads((rs / "adapter_config.json").read_text())
+    (rs / "adapter_config.json").write_text(json.dumps({**config, "use_rslora": True}))
+    out = write_lora_gguf(rs, tiny_bpe, tmp_path / "out" / "rs.gguf")
+    assert read_metadata(out)["adapter.lora.alpha"] == pytest.approx(8.0 * 2)  # alpha·√r with r = 4
+    assert sorted(p.name for p in out.parent.iterdir()) == ["rs.gguf"]
+
+    (rs / "adapter_config.json").write_text(json.dumps({**config, "use_dora": True}))
+    with pytest.raises(ModelError, match="DoRA adapter cannot be written as a GGUF LoRA"):
+        write_lora_gguf(rs, tiny_bpe, tmp_path / "out" / "dora.gguf")
+    (rs / "adapter_config.json").write_text(json.dumps(config))
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(rs / "adapter_model.safetensors"))
+    tensors["base_model.model.model.embed_tokens.weight"] = torch.zeros((4, 4))  # as modules_to_save writes
+    save_file(tensors, str(rs / "adapter_model.safetensors"))
+    with pytest.raises(ModelError, match="holds full tensors"):
+        write_lora_gguf(rs, tiny_bpe, tmp_path / "out" / "full.gguf")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["rs.gguf"]
+
+
+def test_unknown_bpe_tokenizer_is_refused_before_anything_is_written(tmp_path):
+    """A BPE tokenizer llama.cpp does not know (here one trained on a few lines) cannot run in llama.cpp:
+    the converter refuses it, the export says so in one line and leaves nothing behind."""
+    base = make_base(FAMILIES["unknown-bpe"], tmp_path / "base", Assets(tmp_path), teach=False)
+    project = make_project(tmp_path / "home", base)
+    with pytest.raises(ModelError, match="does not know this base model's tokenizer") as info:
+        _export(project, "q8_0")
+    assert "train on a supported base" in info.value.hint
+    assert list((project / "models").iterdir()) == []
+
+
+def test_corrupt_or_truncated_gguf_is_a_clear_error(tiny_spm, tmp_path):
     garbage = tmp_path / "garbage.gguf"
     garbage.write_bytes(os.urandom(4096))
     with pytest.raises(ModelError, match="not a GGUF file"):
@@ -182,9 +227,8 @@ def test_corrupt_or_truncated_gguf_is_a_clear_error(tiny_bpe, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     good = tmp_path / "good.gguf"
-    write_gguf(good, AutoModelForCausalLM.from_pretrained(tiny_bpe).state_dict(),
-               json.loads((tiny_bpe / "config.json").read_text()), tokenizer_dir=tiny_bpe,
-               hf_tokenizer=AutoTokenizer.from_pretrained(tiny_bpe))
+    write_gguf(good, AutoModelForCausalLM.from_pretrained(tiny_spm), tokenizer_dir=tiny_spm,
+               hf_tokenizer=AutoTokenizer.from_pretrained(tiny_spm))
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(ModelError, match="cannot load|not a valid GGUF") as info:

@@ -1,102 +1,97 @@
-"""The adapter alone as a GGUF LoRA, for ``llama-cli -m base.gguf --lora adapter.gguf``.
+"""The adapter alone as a GGUF LoRA, for ``llama-cli -m base.gguf --lora adapter.gguf`` (and the chat engine).
 
-Follows llama.cpp's ``convert_lora_to_gguf.py`` conventions: ``general.type = adapter``,
-``adapter.type = lora``, ``adapter.lora.alpha``; per target weight two tensors
-``<gguf name>.lora_a`` (r × in) and ``<gguf name>.lora_b`` (out × r). The q/k rotary
-permutation acts on output rows, so it is applied to ``lora_b``.
+Written by llama.cpp's own ``convert_lora_to_gguf.py`` (see :mod:`.convert`) from the adapter
+folder and the base model's config (no base weights needed). What that converter would refuse
+with a traceback, or convert wrongly without a word, is checked here first and refused with one
+sentence: adapters that are not plain LoRA (DoRA…), adapters that carry full tensors (trained
+embeddings via ``modules_to_save``), per-module alphas. An rsLoRA adapter (scale alpha/√r) is
+converted with the alpha that gives the same scale under llama.cpp's alpha/r.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ModelError
-from .gguf import add_metadata_value, permute_rotary
+from .convert import ConversionJob, run_conversion
+
+_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
-def _load_adapter(adapter_dir: Path) -> tuple[dict, dict]:
-    cfg_path = adapter_dir / "adapter_config.json"
+def read_adapter_config(adapter_dir: Path) -> dict:
+    path = Path(adapter_dir) / "adapter_config.json"
     try:
-        with open(cfg_path, encoding="utf-8") as fh:
-            cfg = json.load(fh)
+        with open(path, encoding="utf-8") as fh:
+            config = json.load(fh)
     except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {cfg_path}: {exc}") from None
-    weights = adapter_dir / "adapter_model.safetensors"
-    if weights.is_file():
-        from safetensors.torch import load_file
+        raise ModelError(f"cannot read {path}: {exc}", hint="export a run whose training finished") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{path} is not an adapter config")
+    return config
 
-        tensors = load_file(str(weights))
-    elif (adapter_dir / "adapter_model.bin").is_file():
+
+def _tensor_names(adapter_dir: Path) -> list[str]:
+    weights = Path(adapter_dir) / _WEIGHTS[0]
+    if weights.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as fh:
+            return list(fh.keys())
+    if (Path(adapter_dir) / _WEIGHTS[1]).is_file():
         import torch
 
-        tensors = torch.load(str(adapter_dir / "adapter_model.bin"), map_location="cpu", weights_only=True)
-    else:
-        raise ModelError(f"no adapter weights in {adapter_dir}")
-    return cfg, tensors
+        return list(torch.load(str(Path(adapter_dir) / _WEIGHTS[1]), map_location="cpu", weights_only=True))
+    raise ModelError(f"no adapter weights in {adapter_dir}", hint="export a run whose training finished")
 
 
-def write_lora_gguf(adapter_dir: Path, hparams: Mapping[str, Any], out: Path, base_model: str = "") -> Path:
-    import gguf
-    import numpy as np
+def check_adapter(adapter_dir: Path) -> dict:
+    """The adapter config, or a ModelError when the adapter cannot be a GGUF LoRA."""
+    config = read_adapter_config(adapter_dir)
+    if config.get("peft_type", "LORA") != "LORA" or config.get("use_dora"):
+        kind = "DoRA" if config.get("use_dora") else config.get("peft_type")
+        raise ModelError(f"a {kind} adapter cannot be written as a GGUF LoRA (only plain LoRA can)",
+                         hint="use the merged GGUF instead")
+    if config.get("alpha_pattern"):
+        raise ModelError("the adapter uses per-module LoRA alphas, which a GGUF LoRA cannot express",
+                         hint="use the merged GGUF instead")
+    full = [n for n in _tensor_names(adapter_dir) if ".lora_A." not in n and ".lora_B." not in n]
+    if full:
+        raise ModelError(f"the adapter holds full tensors ({full[0]}, e.g. trained embeddings); "
+                         "a GGUF LoRA can only hold LoRA matrices", hint="use the merged GGUF instead")
+    return config
 
-    cfg, tensors = _load_adapter(Path(adapter_dir))
-    if cfg.get("peft_type", "LORA") != "LORA" or cfg.get("use_dora"):
-        raise ModelError("only plain LoRA adapters can be written as a GGUF LoRA (not DoRA or other types)")
-    r = int(cfg.get("r", 8))
-    alpha = float(cfg.get("lora_alpha", r))
-    if cfg.get("use_rslora"):
-        alpha = alpha * math.sqrt(r)  # llama.cpp scales by alpha / r; rsLoRA by alpha / sqrt(r)
-    n_layers = int(hparams["num_hidden_layers"])
-    n_head = int(hparams["num_attention_heads"])
-    n_head_kv = int(hparams.get("num_key_value_heads") or n_head)
-    tmap = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, n_layers)
 
-    pairs: dict[str, dict[str, Any]] = {}
-    for name, t in tensors.items():
-        base = name.removeprefix("base_model.model.")
-        for kind in ("lora_A", "lora_B"):
-            marker = f".{kind}."
-            if marker in base:
-                module = base.split(marker)[0]
-                pairs.setdefault(module, {})[kind] = t
-                break
-        else:
-            raise ModelError(f"the adapter holds a full tensor {name!r} (e.g. trained embeddings); "
-                             "it cannot be written as a GGUF LoRA", hint="use the merged GGUF instead")
+def _rslora_copy(adapter_dir: Path, config: dict, dest: Path) -> Path:
+    """The adapter folder with ``lora_alpha`` rescaled so that llama.cpp's alpha/r equals alpha/√r."""
+    dest.mkdir(mode=0o700)
+    for name in _WEIGHTS:
+        if (Path(adapter_dir) / name).is_file():
+            os.symlink((Path(adapter_dir) / name).resolve(), dest / name)
+    r = int(config.get("r", 8))
+    fixed = {**config, "lora_alpha": float(config.get("lora_alpha", r)) * math.sqrt(r), "use_rslora": False}
+    (dest / "adapter_config.json").write_text(json.dumps(fixed), encoding="utf-8")
+    return dest
+
+
+def write_lora_gguf(adapter_dir: Path, base_dir: Path, out: Path, *, metadata: Mapping[str, Any] | None = None,
+                    threads: int | None = None) -> Path:
+    """Convert ``adapter_dir`` (a peft LoRA trained on ``base_dir``) to ``out``, atomically, 0600."""
+    adapter_dir, out = Path(adapter_dir), Path(out)
+    config = check_adapter(adapter_dir)
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
-    writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
+    rescaled = out.parent / f".{out.name}.adapter.{os.getpid()}.tmp"
+    source = _rslora_copy(adapter_dir, config, rescaled) if config.get("use_rslora") else adapter_dir
     try:
-        writer.add_type(gguf.GGUFType.ADAPTER)
-        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
-        add_metadata_value(writer, "wachat.base_model", base_model)
-        for module, ab in sorted(pairs.items()):
-            if "lora_A" not in ab or "lora_B" not in ab:
-                raise ModelError(f"adapter layer {module} is missing its A or B matrix")
-            new_name = tmap.get_name(module + ".weight", try_suffixes=(".weight",))
-            if new_name is None:
-                raise ModelError(f"adapter targets {module!r}, which has no GGUF counterpart")
-            a = ab["lora_A"].float()
-            b = ab["lora_B"].float()
-            if module.endswith("q_proj"):
-                b = permute_rotary(b, n_head, n_head)
-            elif module.endswith("k_proj"):
-                b = permute_rotary(b, n_head, n_head_kv)
-            writer.add_tensor(new_name + ".lora_a", np.ascontiguousarray(a.numpy(), dtype=np.float32))
-            writer.add_tensor(new_name + ".lora_b", np.ascontiguousarray(b.numpy(), dtype=np.float32))
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.flush()
-    except BaseException:
-        writer.close()
+        args = ["--base", str(base_dir), "--outfile", str(tmp), "--outtype", "f32", str(source)]
+        run_conversion(ConversionJob("lora", args, dict(metadata or {})), threads=threads)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, out)
+        shutil.rmtree(rescaled, ignore_errors=True)
     return out

@@ -1,8 +1,8 @@
 """An Ollama ``Modelfile`` for an exported GGUF: template, stop tokens, the persona prompt.
 
 Ollama templates are Go templates, not Jinja, so the model's chat template cannot be copied
-as is. We recognise the common chat formats by their markers (ChatML, Llama 3, Zephyr,
-Mistral/Llama 2 ``[INST]``), each with a Go template and a Python twin of it; the twin's
+as is. We recognise the common chat formats by their markers (ChatML, Llama 3, Gemma, Phi-3,
+Zephyr, Mistral/Llama 2 ``[INST]``), each with a Go template and a Python twin of it; the twin's
 output is compared with the HF template's own rendering of a sample conversation, so the
 Modelfile says whether the template is exact or an approximation.
 """
@@ -30,6 +30,23 @@ def _llama3(messages: Sequence[dict], eos: str) -> str:
     out = "".join(f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n{m['content']}<|eot_id|>"
                   for m in messages)
     return out + "<|start_header_id|>assistant<|end_header_id|>\n\n"
+
+
+def _gemma(messages: Sequence[dict], eos: str) -> str:
+    out, system = "", ""
+    for m in messages:
+        if m["role"] == "system":
+            system = m["content"] + "\n\n"
+            continue
+        role = "model" if m["role"] == "assistant" else m["role"]
+        out += f"<start_of_turn>{role}\n{system}{m['content']}<end_of_turn>\n"
+        system = ""
+    return out + "<start_of_turn>model\n"
+
+
+def _phi3(messages: Sequence[dict], eos: str) -> str:
+    out = "".join(f"<|{m['role']}|>\n{m['content']}<|end|>\n" for m in messages)
+    return out + "<|assistant|>\n"
 
 
 def _zephyr(messages: Sequence[dict], eos: str) -> str:
@@ -61,6 +78,18 @@ FORMATS: tuple[ChatFormat, ...] = (
         '{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>'
         '{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n',
         ("<|eot_id|>", "<|start_header_id|>"), _llama3),
+    # Gemma has no system role: the system prompt opens the first user turn.
+    ChatFormat(
+        "gemma", ("<start_of_turn>", "<end_of_turn>"),
+        '{{- $system := "" }}{{- range .Messages }}{{- if eq .Role "system" }}{{ $system = print .Content "\n\n" }}'
+        '{{- else }}<start_of_turn>{{ if eq .Role "assistant" }}model{{ else }}{{ .Role }}{{ end }}\n'
+        '{{ $system }}{{ .Content }}<end_of_turn>\n{{ $system = "" }}{{- end }}{{- end }}<start_of_turn>model\n',
+        ("<end_of_turn>", "<start_of_turn>"), _gemma),
+    # Phi-3 before Zephyr: the same role markers, but turns end with <|end|>, not the EOS token.
+    ChatFormat(
+        "phi3", ("<|user|>", "<|assistant|>", "<|end|>"),
+        '{{- range .Messages }}<|{{ .Role }}|>\n{{ .Content }}<|end|>\n{{ end }}<|assistant|>\n',
+        ("<|end|>", "<|user|>", "<|endoftext|>"), _phi3),
     ChatFormat(
         "zephyr", ("<|user|>", "<|assistant|>"),
         '{{- range .Messages }}<|{{ .Role }}|>\n{{ .Content }}{EOS}\n{{ end }}<|assistant|>\n',

@@ -123,6 +123,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     path (an older file there stays as it was) and no temp file is left behind.
     """
     from . import verify
+    from .convert import start_converter
     from .gguf import check_supported, quantize, read_hparams, write_gguf
     from .merge import load_merged, load_tokenizer
     from .modelfile import detect_format, render_modelfile
@@ -138,6 +139,8 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     out = Path(config.out) if config.out else default_output(source, config.quant)
     hparams = read_hparams(source.base_path)
     check_supported(hparams)  # before any heavy loading: unsupported → instant, clear error
+    start_converter()  # llama.cpp's converter (setup put it in place): missing → instant, clear error;
+    # found → its process starts importing now, while the merge runs
     _prepare_dir(out.parent, private=config.out is None)
     emit(Log(message=f"exporting run {source.run_id} of {source.project_name} "
                      f"(base {source.base_model}) to {out}"))
@@ -171,10 +174,10 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
         # ---- write f16
         _check_disk(out.parent, int(merge_info["params"] * 2 * (1.6 if q_tmp else 1.05)))
         t = time.perf_counter()
-        summary = write_gguf(f16_tmp, model.state_dict(), hparams, tokenizer_dir=source.tokenizer_dir,
+        summary = write_gguf(f16_tmp, model, tokenizer_dir=source.tokenizer_dir,
                              hf_tokenizer=tokenizer, metadata=wachat_metadata(source, config.quant, prompts),
                              name=f"wachat {source.project_name} {source.run_id}",
-                             progress=_throttled_progress(emit, "writing"))
+                             progress=_throttled_progress(emit, "writing"), threads=threads)
         timings["write_s"] = round(time.perf_counter() - t, 2)
         metrics.update(summary)
         metrics["f16_bytes"] = f16_tmp.stat().st_size
@@ -251,7 +254,8 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
         lora_out = (source.files.lora_dir / f"{source.run_id}-lora.gguf" if config.out is None
                     else out.with_name(f"{out.stem}.lora.gguf"))
         try:  # the merged GGUF is already verified and in place: a LoRA problem is only a warning
-            write_lora_gguf(source.adapter_dir, hparams, lora_out, source.base_model)
+            write_lora_gguf(source.adapter_dir, source.base_path, lora_out, threads=threads,
+                            metadata=wachat_metadata(source, "lora", prompts))
             metrics["lora_gguf"] = str(lora_out)
             metrics["lora_bytes"] = lora_out.stat().st_size
         except ModelError as exc:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ModelError
-from .gguf import check_gguf_file
+from ..core.gguf_file import check_gguf_file
 
 TEST_STRINGS: tuple[str, ...] = (
     "hey, are you coming tonight?",
@@ -70,12 +70,15 @@ class VerificationError(ModelError):
 
 # --------------------------------------------------------------------------- loading
 def open_llama(path: Path, *, vocab_only: bool = False, logits_all: bool = False,
-               n_ctx: int = 1024, threads: int | None = None):
-    """Load a GGUF with llama-cpp-python, turning its failures into one clear ModelError."""
+               n_ctx: int = 1024, threads: int | None = None, lora_path: Path | None = None):
+    """Load a GGUF (and optionally a GGUF LoRA on top) with llama-cpp-python; its failures
+    become one clear ModelError."""
     import llama_cpp
 
     check_gguf_file(path)
     kwargs: dict[str, Any] = dict(model_path=str(path), vocab_only=vocab_only, verbose=False)
+    if lora_path is not None:
+        kwargs["lora_path"] = str(check_gguf_file(lora_path))
     if not vocab_only:
         kwargs.update(n_ctx=n_ctx, n_batch=min(n_ctx, 512), logits_all=logits_all)
         if threads:
@@ -83,7 +86,8 @@ def open_llama(path: Path, *, vocab_only: bool = False, logits_all: bool = False
     try:
         return llama_cpp.Llama(**kwargs)
     except (ValueError, RuntimeError, OSError) as exc:
-        raise ModelError(f"llama.cpp cannot load {path} ({exc})",
+        what = f"{path} with the LoRA {lora_path}" if lora_path is not None else str(path)
+        raise ModelError(f"llama.cpp cannot load {what} ({exc})",
                          hint="the file is corrupt or not a llama.cpp model; export it again") from None
 
 
@@ -113,6 +117,8 @@ def render_chat(hf_tokenizer, messages: Sequence[dict], add_generation_prompt: b
 
 def end_of_turn_ids(hf_tokenizer) -> dict[int, str]:
     """Token ids that end an assistant turn: the one the chat template puts after a reply, plus EOS."""
+    from jinja2 import TemplateError
+
     out: dict[int, str] = {}
     marker = "WACHAT_REPLY_END_MARKER"
     try:
@@ -125,7 +131,7 @@ def end_of_turn_ids(hf_tokenizer) -> dict[int, str]:
             if after.startswith(tok):
                 out[tid] = tok
                 break
-    except Exception:  # templates that refuse this shape: fall back to EOS only
+    except (ValueError, IndexError, TemplateError):  # templates that refuse this shape: EOS only
         pass
     eos = getattr(hf_tokenizer, "eos_token_id", None)
     if isinstance(eos, int):
@@ -173,8 +179,11 @@ def hf_logits(hf_model, ids: Sequence[int]):
 
 def check_logits(gguf_path: Path, hf_model, ids: Sequence[int], *, min_agreement: float = 0.99,
                  reference=None, threads: int | None = None, enforce: bool = True,
-                 tie_tolerance: float = 0.15) -> CheckResult:
+                 tie_tolerance: float = 0.15, lora_path: Path | None = None) -> CheckResult:
     """Top-1 agreement of next-token predictions at every prompt position.
+
+    With ``lora_path`` the file is the base model and llama.cpp applies the GGUF LoRA on top;
+    the reference is still the merged HF model.
 
     A disagreement where the two candidates' HF logits are within ``tie_tolerance`` is a near tie
     that f16 rounding can flip; it is reported, and the check still needs ≥ 95% strict agreement.
@@ -183,7 +192,8 @@ def check_logits(gguf_path: Path, hf_model, ids: Sequence[int], *, min_agreement
 
     t0 = time.perf_counter()
     ref = reference if reference is not None else hf_logits(hf_model, ids)
-    with llama_model(gguf_path, logits_all=True, n_ctx=max(256, len(ids) + 16), threads=threads) as llm:
+    with llama_model(gguf_path, logits_all=True, n_ctx=max(256, len(ids) + 16), threads=threads,
+                     lora_path=lora_path) as llm:
         llm.eval(list(ids))
         got = np.array(llm.scores[: len(ids)], dtype=np.float32)
     if got.shape != ref.shape:
@@ -220,7 +230,8 @@ def end_of_turn_prompts(hf_tokenizer, system_prompt: str | None) -> list[list[in
 
 
 def check_end_of_turn(gguf_path: Path, prompts: Sequence[Sequence[int]], eot: dict[int, str], *,
-                      max_tokens: int = 200, threads: int | None = None) -> CheckResult:
+                      max_tokens: int = 200, threads: int | None = None,
+                      lora_path: Path | None = None) -> CheckResult:
     """A greedy reply must end on the end-of-turn token within ``max_tokens``.
 
     The token must be one the chat template ends replies with *and* one llama.cpp itself treats
@@ -234,7 +245,7 @@ def check_end_of_turn(gguf_path: Path, prompts: Sequence[Sequence[int]], eot: di
     names = ", ".join(eot.values()) or "?"
     longest = max(len(p) for p in prompts)
     attempts: list[str] = []
-    with llama_model(gguf_path, n_ctx=longest + max_tokens + 16, threads=threads) as llm:
+    with llama_model(gguf_path, n_ctx=longest + max_tokens + 16, threads=threads, lora_path=lora_path) as llm:
         vocab = llm._model.vocab
         for k, prompt in enumerate(prompts, 1):
             pieces: list[bytes] = []
