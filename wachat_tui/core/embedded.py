@@ -77,6 +77,11 @@ class EmbeddedModel:
     into the converted checkpoint's tokenizer)."""
     end_of_turn: str | None = None
     """The token that ends a reply, when it is not the tokenizer's end-of-sequence token."""
+    untrained_tokens: tuple[str, ...] = ()
+    """Special tokens of its chat template that the (pretrained) model never learned: their
+    embedding rows are trained along with the LoRA adapter. Gemma 3 270M gives its
+    ``<end_of_turn>`` a log-probability of about -30 at the end of a reply; LoRA alone, which
+    can only move the hidden states, needs many steps to make it likely enough to stop on."""
     licence_url: str = ""
     """Where the licence text is."""
 
@@ -203,6 +208,7 @@ GEMMA3 = EmbeddedModel(
     packaging="chunks",
     chat_template=GEMMA_TEMPLATE,
     end_of_turn="<end_of_turn>",
+    untrained_tokens=("<start_of_turn>", "<end_of_turn>"),
     licence_url="https://ai.google.dev/gemma/terms",
 )
 
