@@ -117,7 +117,7 @@ def test_untrained_turn_tokens_are_trained_and_merged():
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     from wachat_tui.train.config import TrainConfig
-    from wachat_tui.train.modeling import install_compact_loss, lora_config, persona_nll
+    from wachat_tui.train.modeling import install_compact_loss, lora_config, persona_nll, seed_token_rows
 
     torch.manual_seed(0)
     model = Gemma3ForCausalLM(Gemma3TextConfig(
@@ -127,8 +127,17 @@ def test_untrained_turn_tokens_are_trained_and_merged():
     assert install_compact_loss(model)
     config = TrainConfig.for_device("cpu", base="embedded:gemma3-270m")
     peft_model = get_peft_model(model, lora_config(config, model, [105, 106]))
+
+    class Vocab:  # the few ids the real tokenizer gives
+        @staticmethod
+        def convert_tokens_to_ids(tokens):
+            return [{"<start_of_turn>": 105, "<end_of_turn>": 106, "<eos>": 1}[t] for t in tokens]
+
+    assert seed_token_rows(peft_model, config, Vocab()) == ["<end_of_turn> ← <eos>"]
+    rows = peft_model.get_input_embeddings().token_adapter.trainable_tokens_delta["default"]
+    assert torch.equal(rows[1], before[1]) and torch.equal(rows[0], before[105])  # <end_of_turn> starts as <eos>
     with torch.no_grad():  # as if trained: the rows move
-        peft_model.get_input_embeddings().token_adapter.trainable_tokens_delta["default"].add_(0.5)
+        rows.add_(0.5)
     ids = torch.randint(0, 300, (2, 12))
     ids[:, 6] = 106
     labels = ids.clone()

@@ -82,6 +82,10 @@ class EmbeddedModel:
     embedding rows are trained along with the LoRA adapter. Gemma 3 270M gives its
     ``<end_of_turn>`` a log-probability of about -30 at the end of a reply; LoRA alone, which
     can only move the hidden states, needs many steps to make it likely enough to stop on."""
+    token_seeds: tuple[tuple[str, str], ...] = ()
+    """``(token, source)``: an untrained token's row starts as a learned token's row. Gemma's
+    ``<end_of_turn>`` starts as ``<eos>`` (the end of a text, which the model predicts well):
+    its log-probability at the end of a reply is then about -5 before any training, not -30."""
     licence_url: str = ""
     """Where the licence text is."""
 
@@ -209,6 +213,7 @@ GEMMA3 = EmbeddedModel(
     chat_template=GEMMA_TEMPLATE,
     end_of_turn="<end_of_turn>",
     untrained_tokens=("<start_of_turn>", "<end_of_turn>"),
+    token_seeds=(("<end_of_turn>", "<eos>"),),
     licence_url="https://ai.google.dev/gemma/terms",
 )
 

@@ -108,6 +108,29 @@ def untrained_token_ids(config: TrainConfig, tokenizer) -> list[int]:
     return list(ids)
 
 
+@torch.no_grad()
+def seed_token_rows(peft_model, config: TrainConfig, tokenizer) -> list[str]:
+    """Start each trained token row named in the embedded model's ``token_seeds`` as its source
+    token's row (a fresh run only: a resumed one loads its trained rows afterwards)."""
+    from ..core import embedded
+
+    known = embedded.lookup(config.base)
+    adapter = getattr(peft_model.get_input_embeddings(), "token_adapter", None)
+    if known is None or not known.token_seeds or adapter is None:
+        return []
+    name = adapter.active_adapters[0]
+    indices = list(adapter.token_indices[name])
+    weight = adapter.base_layer.weight
+    seeded = []
+    for token, source in known.token_seeds:
+        target, origin = tokenizer.convert_tokens_to_ids([token, source])
+        if target in indices and isinstance(origin, int):
+            adapter.trainable_tokens_delta[name][indices.index(target)] = weight[origin].to(
+                adapter.trainable_tokens_delta[name].dtype)
+            seeded.append(f"{token} ← {source}")
+    return seeded
+
+
 def lora_config(config: TrainConfig, model, token_ids: list[int] | None = None):
     """LoRA on every linear projection of the blocks (peft's ``all-linear``: whatever the
     architecture names them, never the LM head), or on the layers ``--target-modules`` names;
