@@ -4,7 +4,8 @@
 2. Else the project's newest verified export, wherever it was written: the export pipeline
    records each one in ``exports.json`` (:func:`wachat_tui.core.layout.list_exports`, which
    skips files deleted since).
-3. Else — and only when the project has no export yet — the embedded base model, untrained.
+3. Else — and only when the project has no export yet — the embedded base model for the
+   chat's language (SmolLM2 for English, Gemma 3 for any other), untrained.
 
 Nothing here catches errors: a damaged ``exports.json`` or a missing embedded package is told
 to the user, never hidden behind a silent switch to the base model.
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..core import embedded
-from ..core.layout import ExportRecord, ProjectFiles, list_exports
+from ..core.layout import ExportRecord, ProjectFiles, list_exports, read_json_object
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,13 @@ class ChatModel:
     def is_base(self) -> bool:
         """The untrained embedded model: replies will not sound like anyone in the chat."""
         return self.base is not None
+
+    def ready_path(self, log: Callable[[str], None] | None = None) -> Path:
+        """The GGUF to load: an embedded base split over several packages is assembled on first
+        use (a minute; call this off the UI thread)."""
+        if self.base is not None:
+            return self.base.gguf_path(log)
+        return self.path
 
     @property
     def name(self) -> str:
@@ -57,8 +66,27 @@ def latest_export(project: ProjectFiles | Path) -> ChatModel | None:
 
 
 def base_model(model: embedded.EmbeddedModel = embedded.DEFAULT) -> ChatModel:
-    """An embedded base model (ModelError with the pip line when its package is missing)."""
+    """An embedded base model (ModelError with the pip line when its package is missing).
+
+    A model that is assembled from chunk packages is not assembled here (this runs on the UI
+    thread): ``path`` is where it will be, :meth:`ChatModel.ready_path` makes it.
+    """
+    if model.packaging == "chunks":
+        if not model.installed():
+            model.gguf_path()  # raises the ModelError that names the package
+        return ChatModel(model.assembled_path(), base=model)
     return ChatModel(model.gguf_path(), base=model)
+
+
+def project_base(project: ProjectFiles | Path) -> embedded.EmbeddedModel:
+    """The embedded base for the project's language (as detected at import; English if unknown)."""
+    files = project if isinstance(project, ProjectFiles) else ProjectFiles(Path(project))
+    try:
+        language = read_json_object(files.project_json).get("language")
+    except FileNotFoundError:
+        language = None
+    primary = language.get("primary") if isinstance(language, dict) else None
+    return embedded.for_language(primary if isinstance(primary, str) else None)
 
 
 def find_chat_model(project: ProjectFiles | Path, model_arg: str | None = None) -> ChatModel:
@@ -66,4 +94,4 @@ def find_chat_model(project: ProjectFiles | Path, model_arg: str | None = None) 
     if model_arg:
         chosen = embedded.lookup(model_arg)
         return base_model(chosen) if chosen else ChatModel(Path(model_arg).expanduser())
-    return latest_export(project) or base_model()
+    return latest_export(project) or base_model(project_base(project))

@@ -20,8 +20,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model and the sampling options (chat and simulate)."""
     parser.add_argument("--model", metavar="FILE.gguf",
                         help="GGUF to run (default: the project's newest export, wherever it was "
-                             "written; before the first export, and with 'embedded', the bundled "
-                             "SmolLM2-135M base model)")
+                             "written; before the first export, the embedded base model for the chat's "
+                             "language; 'embedded:smollm2-135m' or 'embedded:gemma3-270m' for one of them)")
     parser.add_argument("--temperature", type=float, metavar="T", help="randomness (default 0.8)")
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (default 0.95)")
     parser.add_argument("--repeat-penalty", type=float, metavar="R", help="default 1.1")
@@ -73,7 +73,8 @@ def load_engine(project, args):
         print(f"wachat: {project.name!r} has no exported model yet: chatting with the untrained base "
               f"model {model.base.label} (train and `wachat export {project.name}` first)",
               file=sys.stderr)
-    engine = ChatEngine(model.path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
+    path = model.ready_path(lambda line: print(f"wachat: {line}", file=sys.stderr))
+    engine = ChatEngine(path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
                         sampling=sampling)
     return engine, model
 

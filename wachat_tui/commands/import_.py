@@ -87,6 +87,11 @@ def run(args) -> int:
     print(f"  samples    train {_n(c['samples_train'])} · validation {_n(c['samples_validation'])}"
           f" (~{_n(tokens['train'] + tokens['validation'])} tokens)")
     print(f"  personas   {safe(', '.join(project.personas))}")
+    language = project.language
+    if language is not None:
+        from ..train.config import default_base, describe_base
+
+        print(f"  language   {safe(language.summary)} → default base {describe_base(default_base(language.primary))}")
     unparsed = project.config["parse"].get("unparsed", 0)
     if unparsed:
         print(f"  note       {unparsed} line(s) did not look like messages and were skipped (see `wachat parse`)")

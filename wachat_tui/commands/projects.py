@@ -18,7 +18,8 @@ def run(args) -> int:
         for p in projects:
             print(json.dumps({"name": p.name, "dir": str(p.dir), "me": p.config.get("me"),
                               "participants": p.participants, "personas": p.personas,
-                              "updated": p.config.get("updated"), "counts": p.counts}, ensure_ascii=False))
+                              "updated": p.config.get("updated"), "counts": p.counts,
+                              "language": p.language.to_dict() if p.language else None}, ensure_ascii=False))
         return 0
     if not projects:
         print("No projects yet. Create one with: wachat import FILE --me NAME")
@@ -31,7 +32,7 @@ def run(args) -> int:
     last = last_project()
     table = Table(box=None, header_style="bold")
     for col, justify in (("project", "left"), ("me", "left"), ("with", "left"), ("messages", "right"),
-                         ("pairs train/val", "right"), ("updated", "left")):
+                         ("pairs train/val", "right"), ("language", "left"), ("updated", "left")):
         table.add_column(col, justify=justify)
     for p in projects:
         c = p.counts
@@ -41,6 +42,7 @@ def run(args) -> int:
         table.add_row(safe_text(name), safe_text(p.config.get("me", "?")), safe_text(with_),
                       f"{c.get('messages', 0):,}",
                       f"{c.get('pairs_train', 0):,}/{c.get('pairs_validation', 0):,}",
+                      p.language.summary if p.language else "–",
                       str(p.config.get("updated", ""))[:16].replace("T", " "))
     Console().print(table)
     return 0

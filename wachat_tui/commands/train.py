@@ -141,9 +141,12 @@ def _show_progress(proc, project: str):
             if ev.name == "log":
                 progress.console.print(f"[dim]{_esc(ev.message)}[/]")
             elif ev.name == "started":
+                from ..train.config import describe_base
+
                 c = ev.config
                 progress.console.print(
-                    f"[bold]{_esc(project)}[/]: {c.get('mode')} on {_esc(str(c.get('base_model')))} ({ev.device}) · "
+                    f"[bold]{_esc(project)}[/]: {c.get('mode')} on {_esc(describe_base(c.get('base_model')))} "
+                    f"({ev.device}) · "
                     f"{ev.train_samples} train / {ev.validation_samples} validation samples · "
                     f"{ev.trainable_params:,} trainable of {ev.total_params:,} params · run {_esc(c.get('run_id'))}")
                 task = progress.add_task("train", total=ev.max_steps, loss="–", rate="–", eta="–")

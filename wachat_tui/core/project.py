@@ -3,7 +3,7 @@
 Where each file lives is :class:`~wachat_tui.core.layout.ProjectFiles`' business (folders
 0700, files 0600, every file written atomically): ``project.json`` (name, source file, sha256
 and size, me, personas, participants, is_group, chat_name, parse info, dataset options,
-counts), ``messages.jsonl`` (Message.to_json rows), ``dataset/`` (train, validation, pairs),
+counts, the detected language), ``messages.jsonl`` (Message.to_json rows), ``dataset/`` (train, validation, pairs),
 ``exclusions.json`` and ``stats.json``; ``<data_home>/state.json`` remembers the last project.
 
 A new project is assembled in a hidden temporary folder and renamed into place, so an
@@ -27,6 +27,7 @@ from .. import paths
 from ..errors import ProjectError, WachatError
 from . import atomic
 from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, split_sessions
+from .language import LanguageReport, detect_language
 from .layout import ProjectFiles, read_json_object, state_file
 from .lock import project_lock
 from .names import resolve_name, slugify
@@ -134,6 +135,12 @@ class Project:
     @property
     def chat_name(self) -> str | None:
         return self.config.get("chat_name")
+
+    @property
+    def language(self) -> LanguageReport | None:
+        """The language(s) the chat is written in, as detected at import (None for projects
+        imported before wachat detected it: re-import with --refresh)."""
+        return LanguageReport.from_dict(self.config.get("language"))
 
     @property
     def options(self) -> DatasetOptions:
@@ -365,6 +372,7 @@ def import_export(path: str | Path, me: str, name: str | None = None,
         },
         "options": options.to_dict(),
         "counts": report_counts(result.report),
+        "language": detect_language(messages).to_dict(),
     }
 
     root = paths.ensure_private_dir(paths.projects_dir())

@@ -13,11 +13,61 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
+from ..core import embedded
 from ..core.embedded import DEFAULT as EMBEDDED_DEFAULT
+from ..core.language import language_name
 from ..errors import WachatError
 
 EMBEDDED_BASE = EMBEDDED_DEFAULT.base_name
+EMBEDDED_MULTILINGUAL_BASE = embedded.MULTILINGUAL.base_name
 GPU_DEFAULT_BASE = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+"""The default base on a CUDA GPU for an English chat (or one whose language is unknown)."""
+GPU_MULTILINGUAL_BASE = "Qwen/Qwen2.5-1.5B-Instruct"
+"""The default base on a CUDA GPU for any other language: trained on 29+ languages, instruct-tuned
+(a chat template to train with), small enough for QLoRA on an 8 GB GPU, and Apache-2.0."""
+HUB_LICENCES = {GPU_DEFAULT_BASE: "Apache-2.0", GPU_MULTILINGUAL_BASE: "Apache-2.0"}
+"""Licences of the hub models wachat picks by itself (any other is the user's choice)."""
+
+
+def is_english(language: str | None) -> bool:
+    """English, or not known (the English models are the smaller, better-tested defaults)."""
+    return language in (None, "", "en")
+
+
+def default_base(language: str | None = None, device: str | None = None) -> str:
+    """The base a run trains when none is named: by device and by the chat's language.
+
+    CPU: the embedded SmolLM2-135M for English, the embedded Gemma 3 270M (140+ languages)
+    otherwise. CUDA: TinyLlama-1.1B-Chat for English, Qwen2.5-1.5B-Instruct otherwise (hub
+    models; when they cannot be fetched the embedded model for the language is used).
+    """
+    if device == "cuda":
+        return GPU_DEFAULT_BASE if is_english(language) else GPU_MULTILINGUAL_BASE
+    return embedded.for_language(None if is_english(language) else language).base_name
+
+
+def base_licence(name: str | None) -> str | None:
+    """The licence of a base wachat knows (embedded models, its own hub defaults), else None."""
+    known = embedded.lookup(name)
+    if known is not None:
+        return known.licence
+    return HUB_LICENCES.get(name or "")
+
+
+def describe_base(name: str | None) -> str:
+    """``Gemma 3 270M (embedded:gemma3-270m) · licence: Gemma Terms of Use``: how a base is named
+    wherever the user picks one (a base wachat does not know gets "licence: see its model card")."""
+    known = embedded.lookup(name)
+    label = f"{known.label} ({known.base_name})" if known is not None else str(name)
+    return f"{label} · licence: {base_licence(name) or 'see its model card'}"
+
+
+def default_base_reason(language: str | None, device: str | None) -> str:
+    """Why :func:`default_base` chose what it chose, in a few words."""
+    what = "an English chat" if language == "en" else (
+        "a chat of unknown language" if is_english(language) else f"a {language_name(language)} chat")
+    where = "a CUDA GPU" if device == "cuda" else "the CPU"
+    return f"default for {what} on {where}"
 
 Mode = Literal["qlora", "lora"]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
@@ -47,8 +97,10 @@ class TrainConfig:
     """Everything a training run needs besides the project. Defaults follow QLoRA-paper practice."""
 
     base: str | None = field(default=None, metadata=flag(metavar="MODEL"))
-    """Base model: a hub id, a local HF checkpoint folder, or ``embedded:smollm2-135m``.
-    Default: TinyLlama-1.1B-Chat on a CUDA GPU, else the embedded SmolLM2-135M."""
+    """Base model: a hub id, a local HF checkpoint folder, ``embedded:smollm2-135m`` (Apache-2.0)
+    or ``embedded:gemma3-270m`` (Gemma Terms of Use). Default by the chat's language: English →
+    SmolLM2-135M-Instruct on the CPU, TinyLlama-1.1B-Chat on CUDA (Apache-2.0); any other →
+    Gemma 3 270M on the CPU, Qwen2.5-1.5B-Instruct on CUDA (Apache-2.0)."""
 
     mode: Mode = field(default="lora", metadata=flag(switches=True))
     """``qlora``: a 4-bit NF4 base with double quantization + LoRA, the default on CUDA;

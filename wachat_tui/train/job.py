@@ -126,6 +126,7 @@ class TrainingJob:
         self.fidelity: FidelityProbe | None = None
         """The fidelity estimate run at each evaluation (main process only; None when off)."""
         self._participants: list[str] = []
+        self._language: str | None = None  # the chat's main language: picks the default base
 
     # ------------------------------------------------------------------ the whole run
     def run(self) -> int:
@@ -156,6 +157,8 @@ class TrainingJob:
             raise WachatError(f"{self.project.dir} is not a wachat project (no project.json)",
                               "create one with `wachat import EXPORT --me NAME`") from None
         self._participants = list(info.get("participants") or [])
+        language = info.get("language")
+        self._language = language.get("primary") if isinstance(language, dict) else None
         if self.resume:
             self._reopen()
         else:
@@ -284,7 +287,7 @@ class TrainingJob:
             if self.resume and rec.base_path and Path(rec.base_path).exists():
                 base = ResolvedBase(rec.base_model, Path(rec.base_path))
             else:
-                base = resolve_base(cfg.base, cfg.device, log=self.emit.log)
+                base = resolve_base(cfg.base, cfg.device, log=self.emit.log, language=self._language)
         rec.base_model, rec.base_path = base.name, str(base.path)
         if not cfg.base:
             cfg.base = base.name

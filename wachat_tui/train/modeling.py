@@ -93,9 +93,48 @@ def linear_layer_names(model) -> list[str]:
                    if isinstance(module, torch.nn.Linear) and module is not head})
 
 
-def lora_config(config: TrainConfig, model):
+def untrained_token_ids(config: TrainConfig, tokenizer) -> list[int]:
+    """Ids of the chat-template tokens the base never learned (an embedded model's
+    ``untrained_tokens``, e.g. Gemma 3 270M's turn markers): trained along with the adapter."""
+    from ..core import embedded
+
+    known = embedded.lookup(config.base)
+    if known is None or not known.untrained_tokens:
+        return []
+    ids = tokenizer.convert_tokens_to_ids(list(known.untrained_tokens))
+    if any(i is None or i == tokenizer.unk_token_id for i in ids):
+        raise ModelError(f"the tokenizer of {known.label} lacks one of {', '.join(known.untrained_tokens)}",
+                         "delete its converted copy in the cache folder so that it is converted again")
+    return list(ids)
+
+
+@torch.no_grad()
+def seed_token_rows(peft_model, config: TrainConfig, tokenizer) -> list[str]:
+    """Start each trained token row named in the embedded model's ``token_seeds`` as its source
+    token's row (a fresh run only: a resumed one loads its trained rows afterwards)."""
+    from ..core import embedded
+
+    known = embedded.lookup(config.base)
+    adapter = getattr(peft_model.get_input_embeddings(), "token_adapter", None)
+    if known is None or not known.token_seeds or adapter is None:
+        return []
+    name = adapter.active_adapters[0]
+    indices = list(adapter.token_indices[name])
+    weight = adapter.base_layer.weight
+    seeded = []
+    for token, source in known.token_seeds:
+        target, origin = tokenizer.convert_tokens_to_ids([token, source])
+        if target in indices and isinstance(origin, int):
+            adapter.trainable_tokens_delta[name][indices.index(target)] = weight[origin].to(
+                adapter.trainable_tokens_delta[name].dtype)
+            seeded.append(f"{token} ← {source}")
+    return seeded
+
+
+def lora_config(config: TrainConfig, model, token_ids: list[int] | None = None):
     """LoRA on every linear projection of the blocks (peft's ``all-linear``: whatever the
-    architecture names them, never the LM head), or on the layers ``--target-modules`` names."""
+    architecture names them, never the LM head), or on the layers ``--target-modules`` names;
+    ``token_ids``: embedding rows trained too (peft's trainable tokens; see :func:`untrained_token_ids`)."""
     from peft import LoraConfig
 
     if config.target_modules is None:
@@ -106,16 +145,17 @@ def lora_config(config: TrainConfig, model):
         if not targets:
             raise WachatError(f"none of the LoRA target modules {list(config.target_modules)} exist in this model",
                               f"its linear layers are: {', '.join(linear_layer_names(model))}")
+    extra = {"trainable_token_indices": list(token_ids)} if token_ids else {}
     return LoraConfig(r=config.rank, lora_alpha=config.lora_alpha, lora_dropout=config.dropout,
-                      target_modules=targets, bias="none", task_type="CAUSAL_LM")
+                      target_modules=targets, bias="none", task_type="CAUSAL_LM", **extra)
 
 
 def adapted_layer_names(model) -> list[str]:
     """The layers that got a LoRA adapter (last part of each path), as trained."""
-    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.tuners.lora import LoraLayer
 
     return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
-                   if isinstance(module, BaseTunerLayer)})
+                   if isinstance(module, LoraLayer)})
 
 
 def quantization_info(model) -> dict | None:
@@ -190,10 +230,19 @@ def _nll_chunk(h, y, weight, bias):
     return F.cross_entropy(logits, y, reduction="sum")
 
 
+def head_weight(lm_head) -> torch.Tensor:
+    """The LM head's weight as the forward pass uses it: with trained token rows (peft's
+    trainable tokens wrap the head tied to the embeddings) the rows' trained values."""
+    adapter = getattr(lm_head, "token_adapter", None)
+    if adapter is not None and not adapter.disable_adapters and adapter.active_adapters and not adapter.merged:
+        return adapter.get_merged_weights(adapter.active_adapters)
+    return lm_head.weight
+
+
 def chunked_nll(hidden: torch.Tensor, target: torch.Tensor, lm_head, max_elems: int = 1 << 27) -> torch.Tensor:
     """Summed cross entropy; large (tokens × vocab) problems run in chunks whose logits are
     recomputed in the backward pass instead of being stored."""
-    weight, bias = lm_head.weight, lm_head.bias
+    weight, bias = head_weight(lm_head), getattr(lm_head, "bias", None)
     if hidden.shape[0] == 0:
         return hidden.sum() * 0.0 + weight.sum() * 0.0
     hidden = hidden.to(weight.dtype) if hidden.dtype != weight.dtype and weight.dtype.is_floating_point else hidden

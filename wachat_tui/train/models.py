@@ -19,7 +19,7 @@ from typing import Callable
 from ..core import embedded
 from ..errors import ModelError
 from ..paths import cache_home, ensure_private_dir
-from .config import EMBEDDED_BASE, GPU_DEFAULT_BASE
+from .config import EMBEDDED_BASE, default_base, is_english
 
 MARKER = "wachat-base.json"
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
@@ -45,13 +45,19 @@ def _is_complete_checkpoint(path: Path) -> bool:
 
 def ensure_embedded(log: Callable[[str], None] | None = None,
                     model: embedded.EmbeddedModel = embedded.DEFAULT) -> Path:
-    """An embedded model as a normal HF checkpoint, converting it from GGUF on first use (~30 s)."""
+    """An embedded model as a normal HF checkpoint, converting it from GGUF on first use.
+
+    The tokenizer keeps the chat template the GGUF carries, or gets the embedded model's own
+    (Gemma 3 270M is a pretrained model without one), so training, export and chat all format
+    turns alike; a model whose replies end on a token other than end-of-sequence
+    (``<end_of_turn>``) gets it in its generation config's stop tokens.
+    """
     target = embedded_checkpoint_dir(model)
     if _is_complete_checkpoint(target):
         return target
-    gguf = model.gguf_path()
+    gguf = model.gguf_path(log)
     if log:
-        log(f"converting the embedded model {gguf.name} to a Hugging Face checkpoint (once, ~30 s)")
+        log(f"converting the embedded model {gguf.name} to a Hugging Face checkpoint (once, 1-5 min)")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -59,6 +65,8 @@ def ensure_embedded(log: Callable[[str], None] | None = None,
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        if model.chat_template and not getattr(tokenizer, "chat_template", None):
+            tokenizer.chat_template = model.chat_template
         gguf_model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
                                                           dtype=torch.float32)
         config = gguf_model.config
@@ -74,10 +82,15 @@ def ensure_embedded(log: Callable[[str], None] | None = None,
                              f"unexpected {unexpected[:3]})")
         plain.tie_weights()
         plain.generation_config = gguf_model.generation_config
+        stop = _stop_token_ids(tokenizer, model)
+        if stop:
+            plain.generation_config.eos_token_id = stop
+        del gguf_model
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / MARKER).write_text(json.dumps({
             "source": str(gguf), "size": gguf.stat().st_size, "name": model.base_name,
+            "licence": model.licence,
         }) + "\n")
         os.chmod(tmp, 0o700)
         try:
@@ -93,6 +106,16 @@ def ensure_embedded(log: Callable[[str], None] | None = None,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _stop_token_ids(tokenizer, model: embedded.EmbeddedModel) -> list[int]:
+    """End-of-sequence plus the model's end-of-turn token, when it has a separate one."""
+    if not model.end_of_turn:
+        return []
+    eot = tokenizer.convert_tokens_to_ids(model.end_of_turn)
+    if not isinstance(eot, int) or eot == tokenizer.unk_token_id:
+        raise ModelError(f"the embedded model's tokenizer has no {model.end_of_turn} token")
+    return [i for i in (tokenizer.eos_token_id, eot) if isinstance(i, int)]
 
 
 def _offline() -> bool:
@@ -141,23 +164,26 @@ def _check_local(path: Path) -> Path:
 
 
 def resolve_base(name: str | None = None, device: str | None = None,
-                 log: Callable[[str], None] | None = None) -> ResolvedBase:
+                 log: Callable[[str], None] | None = None, language: str | None = None) -> ResolvedBase:
     """Turn a base-model name into a local HF checkpoint dir.
 
-    ``None`` picks TinyLlama-1.1B-Chat on CUDA (falling back to the embedded model when it
-    cannot be fetched) and the embedded SmolLM2-135M elsewhere. A path that exists is used as
-    is; anything else is a hub id. Raises :class:`ModelError` with a hint on failure.
+    ``None`` picks the default for the device and the chat's ``language`` (ISO 639-1; see
+    :func:`.config.default_base`): on CUDA a hub model — falling back to the embedded model for
+    that language when it cannot be fetched —, elsewhere an embedded model. A path that exists
+    is used as is; anything else is a hub id. Raises :class:`ModelError` with a hint on failure.
     """
     if name is None:
+        chosen = default_base(language, device)
+        fallback = embedded.for_language(None if is_english(language) else language)
         if device == "cuda":
             try:
-                return ResolvedBase(GPU_DEFAULT_BASE, _from_hub(GPU_DEFAULT_BASE))
+                return ResolvedBase(chosen, _from_hub(chosen))
             except ModelError as exc:
-                note = f"{exc.message}; using the embedded {EMBEDDED_BASE} instead"
+                note = f"{exc.message}; using the embedded {fallback.base_name} instead"
                 if log:
                     log(note)
-                return ResolvedBase(EMBEDDED_BASE, ensure_embedded(log), note)
-        return ResolvedBase(EMBEDDED_BASE, ensure_embedded(log))
+                return ResolvedBase(fallback.base_name, ensure_embedded(log, fallback), note)
+        return ResolvedBase(fallback.base_name, ensure_embedded(log, fallback))
     name = name.strip()
     if not name:
         raise ModelError("empty base model name", f"give a hub id, a local folder or {EMBEDDED_BASE}")

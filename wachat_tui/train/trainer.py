@@ -17,7 +17,7 @@ from trl import SFTConfig, SFTTrainer
 from .batching import ChatCollator, GroupedSampler, resolve_batching
 from .config import TrainConfig
 from .data import Tokenized
-from .modeling import install_compact_loss, lora_config, persona_nll
+from .modeling import install_compact_loss, lora_config, persona_nll, seed_token_rows, untrained_token_ids
 
 
 class PersonaTrainer(SFTTrainer):
@@ -143,8 +143,9 @@ def build_trainer(model, tokenizer, train_tok: Sequence[Tokenized], val_tok: Seq
     trainer = PersonaTrainer(
         model=model, args=training_arguments(cfg, output_dir, total_steps, evaluate=eval_ds is not None, save=save),
         data_collator=collator, train_dataset=to_dataset(train_tok), eval_dataset=eval_ds,
-        processing_class=tokenizer, peft_config=lora_config(cfg, model),
+        processing_class=tokenizer, peft_config=lora_config(cfg, model, untrained_token_ids(cfg, tokenizer)),
         sampler_lengths=[len(t.input_ids) for t in train_tok] if batching == "grouped" else None)
+    seed_token_rows(trainer.model, cfg, tokenizer)
     if device != "cuda":
         # TRL keeps QLoRA adapters in bf16 (paper recipe); CPUs do fp32 math much faster
         for p in trainer.model.parameters():

@@ -23,10 +23,11 @@ class ProjectOpened(Message):
 class ExportParsed(Message):
     """A WhatsApp export was parsed for the import preview."""
 
-    def __init__(self, path: str, parsed: Any) -> None:
+    def __init__(self, path: str, parsed: Any, language: Any = None) -> None:
         super().__init__()
         self.path = path
         self.parsed = parsed
+        self.language = language  # core.language.LanguageReport of its messages
 
 
 class ExportParseFailed(Message):

@@ -292,7 +292,7 @@ class ChatScreen(PaneScreen):
             if self.engine is None:
                 from ...chat.engine import ChatEngine
 
-                self.engine = ChatEngine(self.chat_model.path, lora_path=self.chat_model.lora_path,
+                self.engine = ChatEngine(self.chat_model.ready_path(), lora_path=self.chat_model.lora_path,
                                          sampling=self.sampling)
                 self.post_message(ModelLoaded(str(self.chat_model.path)))
             return self.engine

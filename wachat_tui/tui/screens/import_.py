@@ -150,13 +150,15 @@ class ImportScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="parse")
     def _parse(self, path: Path) -> None:
         try:
+            from ...core.language import detect_language
             from ...core.parse import parse_export
 
             parsed = parse_export(path)
+            language = detect_language(parsed.messages)
         except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(ExportParseFailed(str(path), one_line(exc)))
             return
-        self.post_message(ExportParsed(str(path), parsed))
+        self.post_message(ExportParsed(str(path), parsed, language))
 
     def on_export_parse_failed(self, message: ExportParseFailed) -> None:
         self.query_one("#import-busy").display = False
@@ -171,7 +173,7 @@ class ImportScreen(PaneScreen):
         self.query_one("#import-busy").display = False
         self.parsed = message.parsed
         info = self.parsed.info
-        self.query_one("#detect", Static).update(self._detection_table(info, self.parsed.messages))
+        self.query_one("#detect", Static).update(self._detection_table(info, self.parsed.messages, message.language))
         unparsed = list(getattr(info, "unparsed", []) or [])
         un = self.query_one("#unparsed", Static)
         if unparsed:
@@ -223,7 +225,7 @@ class ImportScreen(PaneScreen):
             return project.me
         return None
 
-    def _detection_table(self, info, messages) -> Table:
+    def _detection_table(self, info, messages, language=None) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
@@ -243,6 +245,11 @@ class ImportScreen(PaneScreen):
         table.add_row("Chat", safe_text(info.chat_name or "—"), "Dates", fmt)
         table.add_row("Span", span, "Encoding", str(info.encoding))
         table.add_row("Records", Text(f"{len(messages):,}", style="bold"), "", "")
+        if language is not None:
+            from ...train.config import default_base, describe_base
+
+            table.add_row("Language", Text(language.summary, style="bold"), "Base",
+                          describe_base(default_base(language.primary)))
         top = max(kinds.values(), default=1)
         items = sorted(kinds.items(), key=lambda kv: -kv[1])
         for i in range(0, len(items), 2):

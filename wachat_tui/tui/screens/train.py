@@ -23,8 +23,10 @@ from textual.widgets.option_list import Option
 from ...core.layout import list_runs
 from ...display import safe
 from ...errors import WachatError
-from ...train.config import EMBEDDED_BASE as EMBEDDED
+from ...core import embedded
 from ...train.config import GPU_DEFAULT_BASE as TINYLLAMA
+from ...train.config import GPU_MULTILINGUAL_BASE as QWEN
+from ...train.config import default_base, default_base_reason, describe_base
 from ..messages import TaskFailed, TrainingEnded, TrainingProgressed
 from ..runstate import RunView, fold, fold_all
 from ..util import one_line
@@ -63,6 +65,12 @@ class _TrainingCloser:
         self.proc.cancel()
 
 
+# The bases offered in the form: the embedded models, then wachat's two hub defaults for a GPU.
+BASE_CHOICES = [(f"{m.label} (embedded)", m.base_name) for m in embedded.EMBEDDED.values()] + [
+    ("TinyLlama-1.1B-Chat", TINYLLAMA), ("Qwen2.5-1.5B-Instruct", QWEN)]
+BASE_VALUES = [value for _, value in BASE_CHOICES]
+
+
 class TrainScreen(PaneScreen):
     MODE = "train"
     MAIN_FOCUS = "#runs"
@@ -80,6 +88,7 @@ class TrainScreen(PaneScreen):
         self.view = RunView()
         self._shown_run: str | None = None
         self._samples_shown = 0
+        self._default_base: str | None = None  # the default base the form was last filled with
 
     # -- layout ---------------------------------------------------------------------------
     def compose_pane(self) -> ComposeResult:
@@ -89,8 +98,9 @@ class TrainScreen(PaneScreen):
                 yield Static("", id="device-line")
                 with Horizontal(classes="form-row"):
                     yield Label("Base", classes="form-label")
-                    yield Select([("SmolLM2-135M (embedded)", EMBEDDED), ("TinyLlama-1.1B-Chat", TINYLLAMA)],
-                                 value=EMBEDDED, allow_blank=False, id="base", compact=True)
+                    yield Select(BASE_CHOICES, value=embedded.DEFAULT.base_name, allow_blank=False, id="base",
+                                 compact=True)
+                yield Static("", id="base-note")
                 with Horizontal(classes="form-row"):
                     yield Label("Method", classes="form-label")
                     yield Select([("LoRA", "lora"), ("QLoRA (4-bit)", "qlora")], value="lora",
@@ -141,26 +151,53 @@ class TrainScreen(PaneScreen):
         device = "cpu" if self.device.endswith("?") else self.device
         config = TrainConfig.for_device(device)
         if config.base is None:
-            config.base = TINYLLAMA if device == "cuda" else EMBEDDED
+            config.base = default_base(self._language(), device)
         return config
+
+    def _language(self) -> str | None:
+        """The project's main language (it picks the default base)."""
+        report = self.project.language if self.project is not None else None
+        return report.primary if report is not None else None
 
     def _fill_defaults(self) -> None:
         config = self._defaults()
-        self.query_one("#base", Select).value = config.base if config.base in (EMBEDDED, TINYLLAMA) else EMBEDDED
+        self._default_base = config.base
+        self.query_one("#base", Select).value = config.base if config.base in BASE_VALUES else BASE_VALUES[0]
         self.query_one("#mode", Select).value = config.mode
         for name, _, kind in FORM_FIELDS:
             value = getattr(config, name, None)
             self.query_one(f"#f-{name}", Input).value = "" if value is None else _fmt_value(value)
         label = "CUDA GPU" if self.device == "cuda" else ("CPU" if self.device == "cpu" else "…")
-        line = Text.assemble((label, "bold"), (" → ", "dim"),
-                             ("TinyLlama + QLoRA" if self.device == "cuda" else "SmolLM2 + LoRA"),
+        line = Text.assemble((label, "bold"), (" → ", "dim"), ("QLoRA" if self.device == "cuda" else "LoRA"),
                              (" defaults", "dim"))
         self.query_one("#device-line", Static).update(line)
+        self._show_base_note()
+
+    def _follow_language(self) -> None:
+        """Another project (or a re-imported one) may speak another language: when the form
+        still shows the previous default base, show this project's default instead."""
+        device = "cpu" if self.device.endswith("?") else self.device
+        new = default_base(self._language(), device)
+        select = self.query_one("#base", Select)
+        if select.value == self._default_base and new in BASE_VALUES:
+            select.value = new
+        self._default_base = new
+        self._show_base_note()
+
+    def _show_base_note(self) -> None:
+        """The chosen base's licence, and whether it is the default for this chat's language."""
+        chosen = self.query_one("#base", Select).value
+        device = "cpu" if self.device.endswith("?") else self.device
+        note = Text(describe_base(chosen).split(" · ", 1)[-1], style="dim")
+        if chosen == default_base(self._language(), device):
+            note.append(f" · {default_base_reason(self._language(), device)}", style="dim italic")
+        self.query_one("#base-note", Static).update(note)
 
     @on(Input.Changed)
     @on(Select.Changed)
     def _form_changed(self) -> None:
         self._update_plan()
+        self._show_base_note()
 
     def _update_plan(self) -> None:
         """How long the run on screen would be: steps over the project's training samples."""
@@ -213,6 +250,8 @@ class TrainScreen(PaneScreen):
         self.query_one("#train-body").display = project is not None
         if project is None:
             return
+        if self.proc is None:
+            self._follow_language()
         self._update_plan()
         if self.proc is None:
             self._refresh_runs(show_latest=True)

@@ -1,0 +1,215 @@
+"""The language(s) a chat is written in, told from its messages at import.
+
+It decides the default base model (an English chat trains SmolLM2, any other Gemma 3; see
+:func:`wachat_tui.core.embedded.for_language`) and is shown on the Import pane and in
+``wachat projects``.
+
+How: the text messages, cleaned of links, e-mail addresses, @mentions, numbers and emoji, are
+joined per author into chunks of a few hundred letters — one short chat message says little,
+a paragraph of them says a lot — and each chunk is classified by py3langid (langid.py's
+maintained fork: a naive Bayes model over byte n-grams of 97 languages, shipped inside the
+wheel, no network). A language's share is the share of the analysed letters in chunks
+classified as it; shares under :data:`MIN_SHARE` are dropped as noise. A chat with too few
+letters of text (test exports, media-only chats) is judged by the language of WhatsApp's own
+strings in it instead (encryption notice, "image omitted", "message deleted": the phone's
+language), and says so (``source == "locale"``).
+
+py3langid needs numpy; it is imported inside :func:`detect_language`, never at import time.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .records import TEXT, Message
+
+CHUNK_LETTERS = 300
+"""Letters per classified chunk: long enough for a reliable guess, short enough to see a switch."""
+MIN_LETTERS = 300
+"""Below this many letters of message text the export's locale decides."""
+MIN_EVIDENCE = 80
+"""Fewer letters than this in all (message text and WhatsApp's strings together): unknown."""
+MIN_SHARE = 0.1
+"""Languages with a smaller share of the letters are not reported."""
+MAX_CHUNKS = 600
+"""At most this many chunks are classified, spread evenly over the chat (bounds the time)."""
+
+NAMES = {
+    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan", "cs": "Czech",
+    "cy": "Welsh", "da": "Danish", "de": "German", "el": "Greek", "en": "English", "eo": "Esperanto",
+    "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French",
+    "ga": "Irish", "gl": "Galician", "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian",
+    "hu": "Hungarian", "hy": "Armenian", "id": "Indonesian", "is": "Icelandic", "it": "Italian",
+    "ja": "Japanese", "ka": "Georgian", "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean",
+    "lt": "Lithuanian", "lv": "Latvian", "mk": "Macedonian", "ml": "Malayalam", "mr": "Marathi",
+    "ms": "Malay", "mt": "Maltese", "nb": "Norwegian", "ne": "Nepali", "nl": "Dutch", "no": "Norwegian",
+    "pa": "Punjabi", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
+    "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil",
+    "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
+    "vi": "Vietnamese", "zh": "Chinese",
+}
+
+_NOISE = re.compile(
+    r"https?://\S+|www\.\S+|\S+@\S+\.\S+|@\S+|<[^>\n]{1,40}>|[\d\u0660-\u0669\u06f0-\u06f9]+")
+
+
+def language_name(code: str | None) -> str:
+    """``de`` → ``German``; unknown codes are shown as they are."""
+    if not code:
+        return "unknown"
+    return NAMES.get(code, code)
+
+
+@dataclass(frozen=True)
+class LanguageReport:
+    """What a chat is written in."""
+
+    primary: str | None
+    """ISO 639-1 code of the main language, None when there was nothing to tell it from."""
+    shares: dict[str, float] = field(default_factory=dict)
+    """Each language's share of the analysed letters (those of at least :data:`MIN_SHARE`), largest first."""
+    letters: int = 0
+    """Letters of text the verdict rests on."""
+    source: str = "messages"
+    """``messages`` (the chat's text) or ``locale`` (WhatsApp's own strings: too little text)."""
+
+    @property
+    def name(self) -> str:
+        return language_name(self.primary)
+
+    @property
+    def summary(self) -> str:
+        """One line for the UI: ``German``, ``German 70% · English 30%``, ``Czech (export language)``."""
+        if self.primary is None:
+            return "unknown (too little text)"
+        if len(self.shares) > 1:
+            text = " · ".join(f"{language_name(c)} {round(s * 100)}%" for c, s in self.shares.items())
+        else:
+            text = self.name
+        if self.source == "locale":
+            text += " (export language)"
+        return text
+
+    def to_dict(self) -> dict:
+        return {"primary": self.primary, "shares": dict(self.shares), "letters": self.letters,
+                "source": self.source}
+
+    @classmethod
+    def from_dict(cls, row: object) -> "LanguageReport | None":
+        """The report stored in project.json (None when absent or not a report)."""
+        if not isinstance(row, dict):
+            return None
+        primary = row.get("primary")
+        shares = row.get("shares") if isinstance(row.get("shares"), dict) else {}
+        return cls(primary=primary if isinstance(primary, str) and primary else None,
+                   shares={str(k): float(v) for k, v in shares.items() if isinstance(v, (int, float))},
+                   letters=int(row.get("letters") or 0), source=str(row.get("source") or "messages"))
+
+
+def clean_text(text: str) -> str:
+    """The words of a message: links, addresses, mentions, numbers, placeholders and emoji removed."""
+    text = _NOISE.sub(" ", text)
+    return "".join(ch if ch.isalpha() or ch in " '’-" else " " for ch in text)
+
+
+def count_letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalpha())
+
+
+def script_share(text: str, script: str) -> float:
+    """Share of the letters of ``text`` that belong to ``script`` (a Unicode name prefix:
+    ``HEBREW``, ``ARABIC``, ``CYRILLIC``, ``LATIN``, ``DEVANAGARI`` …); 0 for no letters."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 0.0
+    prefix = script.upper()
+    return sum(1 for ch in letters if unicodedata.name(ch, "").startswith(prefix)) / len(letters)
+
+
+def _chunks(texts: Iterable[tuple[str | None, str]], size: int = CHUNK_LETTERS) -> list[tuple[str, int]]:
+    """(author, text) rows → chunks of about ``size`` letters, each from one author."""
+    pending: dict[str | None, tuple[list[str], int]] = {}
+    out: list[tuple[str, int]] = []
+    for author, raw in texts:
+        text = " ".join(clean_text(raw).split())
+        n = count_letters(text)
+        if not n:
+            continue
+        parts, letters = pending.get(author, ([], 0))
+        parts.append(text)
+        letters += n
+        if letters >= size:
+            out.append((" ".join(parts), letters))
+            parts, letters = [], 0
+        pending[author] = (parts, letters)
+    for parts, letters in pending.values():
+        if letters:
+            out.append((" ".join(parts), letters))
+    return out
+
+
+def _classify(chunks: Sequence[tuple[str, int]]) -> tuple[dict[str, float], int]:
+    """Letter-weighted language shares of ``chunks`` (at most MAX_CHUNKS of them, evenly spread)."""
+    if len(chunks) > MAX_CHUNKS:
+        step = len(chunks) / MAX_CHUNKS
+        chunks = [chunks[int(i * step)] for i in range(MAX_CHUNKS)]
+    identifier = _identifier()
+    weights: dict[str, int] = {}
+    for text, letters in chunks:
+        code, _score = identifier.classify(text)
+        weights[code] = weights.get(code, 0) + letters
+    total = sum(weights.values())
+    return {code: w / total for code, w in weights.items()}, total
+
+
+_IDENTIFIER = None
+
+
+def _identifier():
+    """py3langid's identifier over all its languages (loaded once per process, ~0.3 s)."""
+    global _IDENTIFIER
+    if _IDENTIFIER is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE)
+    return _IDENTIFIER
+
+
+def _report(shares: dict[str, float], letters: int, source: str) -> LanguageReport:
+    kept = {c: s for c, s in shares.items() if s >= MIN_SHARE}
+    norm = sum(kept.values()) or 1.0
+    ordered = dict(sorted(((c, round(s / norm, 3)) for c, s in kept.items()), key=lambda kv: -kv[1]))
+    primary = next(iter(ordered), None)
+    return LanguageReport(primary=primary, shares=ordered, letters=letters, source=source)
+
+
+def detect_text(text: str) -> LanguageReport:
+    """The language of one piece of text (e.g. a model's generated replies, joined)."""
+    chunks = _chunks([(None, line) for line in text.splitlines()])
+    if not chunks:
+        return LanguageReport(primary=None)
+    shares, letters = _classify(chunks)
+    return _report(shares, letters, "messages")
+
+
+def detect_language(messages: Iterable[Message]) -> LanguageReport:
+    """The language(s) of a chat's text messages (see the module docstring)."""
+    texts: list[tuple[str | None, str]] = []
+    notices: list[tuple[str | None, str]] = []
+    for m in messages:
+        if m.kind == TEXT and m.author is not None:
+            texts.append((m.author, m.text))
+        elif m.text:
+            notices.append((None, m.text))
+    chunks = _chunks(texts)
+    letters = sum(n for _, n in chunks)
+    if letters >= MIN_LETTERS:
+        shares, letters = _classify(chunks)
+        return _report(shares, letters, "messages")
+    locale_chunks = _chunks(notices) or chunks
+    if sum(n for _, n in locale_chunks) < MIN_EVIDENCE:
+        return LanguageReport(primary=None, letters=letters)
+    shares, total = _classify(locale_chunks)
+    return _report(shares, total, "locale")
