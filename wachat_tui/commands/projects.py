@@ -1,7 +1,7 @@
 """`wachat projects`: the imported chats."""
 from __future__ import annotations
 
-HELP = "list your projects (imported chats)"
+HELP = "list your projects (their chats and people: --json)"
 
 
 def add_arguments(parser) -> None:
@@ -16,8 +16,13 @@ def run(args) -> int:
     projects = Project.list()
     if args.json:
         for p in projects:
+            people = p.people
+            chats = [{"id": c.id, "title": c.title, "platform": c.platform, "is_group": c.is_group,
+                      "people": list(dict.fromkeys(people.resolve(n) for n in c.participants)),
+                      "messages": c.counts.get("messages", 0)} for c in p.chats]
             print(json.dumps({"name": p.name, "dir": str(p.dir), "me": p.config.get("me"),
                               "participants": p.participants, "personas": p.personas,
+                              "people": people.to_json(), "chats": chats,
                               "updated": p.config.get("updated"), "counts": p.counts}, ensure_ascii=False))
         return 0
     if not projects:
@@ -28,7 +33,8 @@ def run(args) -> int:
 
     last = last_project()
     table = Table(box=None, header_style="bold")
-    for col, justify in (("project", "left"), ("me", "left"), ("with", "left"), ("messages", "right"),
+    for col, justify in (("project", "left"), ("me", "left"), ("with", "left"), ("chats", "right"),
+                         ("messages", "right"),
                          ("pairs train/val", "right"), ("updated", "left")):
         table.add_column(col, justify=justify)
     for p in projects:
@@ -36,7 +42,7 @@ def run(args) -> int:
         others = [x for x in p.participants if x != p.config.get("me")]
         with_ = ", ".join(others[:3]) + (f" +{len(others) - 3}" if len(others) > 3 else "")
         name = p.name + (" *" if p.name == last else "")
-        table.add_row(name, p.config.get("me", "?"), with_, f"{c.get('messages', 0):,}",
+        table.add_row(name, p.config.get("me", "?"), with_, str(len(p.chats)), f"{c.get('messages', 0):,}",
                       f"{c.get('pairs_train', 0):,}/{c.get('pairs_validation', 0):,}",
                       str(p.config.get("updated", ""))[:16].replace("T", " "))
     Console().print(table)
