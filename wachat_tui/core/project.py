@@ -179,10 +179,14 @@ class Project:
         what = "matches several chats" if found else "is not a chat of this project"
         raise ProjectError(f"{ref!r} {what}", f"chats of {self.name!r}: {shown}")
 
+    def people_in(self, chat: ChatEntry) -> list[str]:
+        """The people (resolved) who write in ``chat``, most active first."""
+        people = self.people
+        return list(dict.fromkeys(people.resolve(n) for n in chat.participants))
+
     def chats_of(self, person: str) -> list[ChatEntry]:
         """The chats ``person`` (resolved) writes in."""
-        people = self.people
-        return [c for c in self.chats if person in {people.resolve(p) for p in c.participants}]
+        return [c for c in self.chats if person in self.people_in(c)]
 
     # -- paths (shortcuts to ``files``) -----------------------------------------------------
     @property
@@ -361,8 +365,13 @@ class Project:
 
     def _save_people(self, people: People, me: str) -> None:
         for chat in self.chats:
+            where = chat.title or chat.id
             if people.resolve(chat.me) != me:
-                raise ProjectError(f"{chat.me!r} is you in chat {chat.title or chat.id!r}: it stays {me}",
+                raise ProjectError(f"{chat.me!r} is you in chat {where!r}: it stays {me}",
+                                   "you are one person in every chat")
+            mine = [n for n in chat.participants if people.resolve(n) == me]
+            if len(mine) > 1:
+                raise ProjectError(f"{' and '.join(mine)} would both be you in chat {where!r}",
                                    "you are one person in every chat")
         self.config["people"] = people.to_json()
         self.config["me"] = me
