@@ -194,7 +194,7 @@ def test_pair_rows_follow_the_contract():
 
     res = build_dataset(conversation(3), "Ana")
     p = res.pairs[0].to_json()
-    assert set(p) == {"id", "persona", "session", "split", "time", "context", "reply", "excluded", "chat"}
+    assert set(p) == {"id", "persona", "session", "split", "time", "context", "reply", "excluded", "chat_id"}
     assert p["context"] and set(p["context"][0]) == {"author", "text"}
     rows = json.loads(json.dumps([x.to_json() for x in res.pairs]))
     assert [Pair.from_json(r) for r in rows] == res.pairs

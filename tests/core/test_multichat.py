@@ -50,14 +50,14 @@ def test_adding_chats_merges_people_and_keeps_each_chat(tmp_path):
     # each chat keeps its own time-ordered split: its validation sessions are its latest ones
     pairs = p.pairs()
     for chat in p.chats:
-        mine = [x for x in pairs if x.chat == chat.id]
+        mine = [x for x in pairs if x.chat_id == chat.id]
         train = [x.time for x in mine if x.split == "train"]
         val = [x.time for x in mine if x.split == "validation"]
         assert train and val and max(train) < min(val), chat.id
     # session numbers never collide across chats
     by_session = {}
     for x in pairs:
-        assert by_session.setdefault(x.session, x.chat) == x.chat
+        assert by_session.setdefault(x.session, x.chat_id) == x.chat_id
     for root, dirs, files in os.walk(p.dir):
         assert stat.S_IMODE(os.stat(root).st_mode) == 0o700
         for f in files:
@@ -136,8 +136,8 @@ def test_removing_a_chat_takes_everything_made_from_it():
     p = three_chats()
     p.set_alias("Pete", "Peter")
     p = Project.open("alex")
-    victim = next(x for x in p.pairs() if x.chat == "saturday-crew")
-    keep = next(x for x in p.pairs() if x.chat == "lisa")
+    victim = next(x for x in p.pairs() if x.chat_id == "saturday-crew")
+    keep = next(x for x in p.pairs() if x.chat_id == "lisa")
     p.set_excluded([victim.id, keep.id])
     p.stats()
     removed = remove_chat(Project.open("alex"), "Saturday Crew")      # by title; the id works too
@@ -145,7 +145,7 @@ def test_removing_a_chat_takes_everything_made_from_it():
     p = Project.open("alex")
     assert [c.id for c in p.chats] == ["lisa", "peter"]
     assert not p.files.chat("saturday-crew").dir.exists()
-    assert {x.chat for x in p.pairs()} == {"lisa", "peter"}
+    assert {x.chat_id for x in p.pairs()} == {"lisa", "peter"}
     rows = list(atomic.read_jsonl(p.files.train))
     assert {r["chat_id"] for r in rows} == {"lisa", "peter"}
     assert p.exclusions() == [keep.id]
@@ -212,7 +212,7 @@ def test_one_chat_projects_are_migrated_on_open(tmp_path):
     assert len(opened.messages()) == chat["counts"]["messages"]
     assert opened.people.to_json() == {"Ana": ["Ana"], "Ben": ["Ben"]}
     assert opened.files.train.read_text() == train_before      # the dataset is left as it was
-    assert all(x.chat == "ben" for x in opened.pairs())
+    assert all(x.chat_id == "ben" for x in opened.pairs())
     stored = json.loads(opened.files.project_json.read_text())
     assert "source" not in stored and stored["chats"][0]["id"] == "ben"
     # the same file again is still a no-op

@@ -278,7 +278,7 @@ def remove_chat(project: Project, ref: str) -> ChatEntry:
     if len(chats) == 1:
         raise ProjectError(f"{entry.title or entry.id!r} is the only chat of project {project.name!r}",
                            f"delete the project instead (its folder: {project.dir})")
-    its_pairs = {p.id for p in project.pairs() if p.chat == entry.id}
+    its_pairs = {p.id for p in project.pairs() if p.chat_id == entry.id}
     remaining = [c for c in chats if c.id != entry.id]
     people = project.people
     people.keep_only({n for c in remaining for n in c.participants}, keep_people=[project.me])

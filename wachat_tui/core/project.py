@@ -271,8 +271,8 @@ class Project:
             raise ProjectError(f"project {self.name!r}: pairs.jsonl is damaged ({exc})",
                                "rebuild it: wachat import … --refresh") from None
         chats = self.chats
-        if len(chats) == 1 and any(not p.chat for p in pairs):   # made before pairs named their chat
-            pairs = [p if p.chat else p._replace(chat=chats[0].id) for p in pairs]
+        if len(chats) == 1 and any(not p.chat_id for p in pairs):   # made before pairs named their chat
+            pairs = [p if p.chat_id else p._replace(chat_id=chats[0].id) for p in pairs]
         return pairs
 
     def exclusions(self) -> list[str]:

@@ -136,7 +136,7 @@ class Pair(NamedTuple):
     reply: str
     """The reply as trained on (tags, redaction)."""
     excluded: bool = False
-    chat: str = ""
+    chat_id: str = ""
     """The id of the project's chat the reply was written in ("" outside a project)."""
 
     def to_json(self) -> dict:
@@ -149,7 +149,7 @@ class Pair(NamedTuple):
             "context": [{"author": u.author, "text": u.text} for u in self.context],
             "reply": self.reply,
             "excluded": self.excluded,
-            "chat": self.chat,
+            "chat_id": self.chat_id,
         }
 
     def to_json_line(self) -> str:
@@ -161,7 +161,7 @@ class Pair(NamedTuple):
                 f'"session": {int(self.session)}, "split": {_json_str(self.split)}, '
                 f'"time": "{self.time.isoformat(timespec="seconds")}", "context": [{context}], '
                 f'"reply": {_json_str(self.reply)}, "excluded": {"true" if self.excluded else "false"}, '
-                f'"chat": {_json_str(self.chat)}}}')
+                f'"chat_id": {_json_str(self.chat_id)}}}')
 
     @classmethod
     def from_json(cls, row: dict) -> "Pair":
@@ -175,5 +175,5 @@ class Pair(NamedTuple):
                           for c in row.get("context") or ()),
             reply=str(row.get("reply", "")),
             excluded=bool(row.get("excluded", False)),
-            chat=str(row.get("chat") or ""),
+            chat_id=str(row.get("chat_id") or ""),
         )
