@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Input, Label, OptionList, ProgressBar, Select, Static
+from textual.widgets import Input, Label, OptionList, ProgressBar, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.layout import list_runs
@@ -100,6 +100,8 @@ class TrainScreen(PaneScreen):
                         yield Input("", id=f"f-{name}", classes="form-input",
                                     type="number" if kind == "float" else "integer",
                                     placeholder="auto" if kind.endswith("?") else "", compact=True)
+                yield Label("Personas", classes="section-title", id="personas-title")
+                yield SelectionList(id="personas", compact=True)
                 yield Static("", id="plan-line")
                 yield Label("Runs", classes="section-title")
                 yield OptionList(id="runs")
@@ -154,6 +156,7 @@ class TrainScreen(PaneScreen):
 
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
     def _form_changed(self) -> None:
         self._update_plan()
 
@@ -200,6 +203,12 @@ class TrainScreen(PaneScreen):
             except ValueError:
                 raise WachatError(f"{label.lower()} must be a number, not {raw!r}") from None
             setattr(config, name, value)
+        personas = self.query_one("#personas", SelectionList)
+        ticked = list(personas.selected)
+        if personas.option_count > 1 and len(ticked) < personas.option_count:
+            if not ticked:
+                raise WachatError("tick at least one persona to train")
+            config.personas = tuple(ticked)
         return config.validate()
 
     # -- project & runs -------------------------------------------------------------------
@@ -208,6 +217,12 @@ class TrainScreen(PaneScreen):
         self.query_one("#train-body").display = project is not None
         if project is None:
             return
+        personas = self.query_one("#personas", SelectionList)
+        with self.prevent(SelectionList.SelectedChanged):
+            personas.clear_options()
+            personas.add_options([(p, p, True) for p in project.personas])
+        many = len(project.personas) > 1
+        personas.display = self.query_one("#personas-title").display = many
         self._update_plan()
         if self.proc is None:
             self._refresh_runs(show_latest=True)
