@@ -123,8 +123,9 @@ def next_speaker(tt: TurnTaking, last: str | None, people: Sequence[str], rng: r
 
     From the observed transitions out of ``last`` (its row, limited to ``people``); when that
     row is empty — people who never shared a chat, or ``last`` never spoke there — each of the
-    others is as likely as the turns they took (at least one each). Never ``last`` again: a
-    turn already holds all of a person's consecutive bubbles.
+    others is as likely as the turns they took (at least one each); the first turn goes to the
+    first of ``people`` when none of them ever opened a session. Never ``last`` again: a turn
+    already holds all of a person's consecutive bubbles.
     """
     people = list(dict.fromkeys(people))
     if not people:
@@ -134,6 +135,8 @@ def next_speaker(tt: TurnTaking, last: str | None, people: Sequence[str], rng: r
     others = [p for p in people if p != last]
     if last is None:
         weights = [tt.openers.get(p, 0) for p in others]
+        if not any(weights):
+            return people[0]        # nobody of them ever opened a chat: the first one named starts
     else:
         row = tt.transitions.get(last, Counter())
         weights = [row.get(p, 0) for p in others]
