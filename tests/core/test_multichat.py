@@ -266,3 +266,19 @@ def test_cli_add_people_chats_and_projects_json(tmp_path):
     assert bad.returncode == 2 and "NAME=PERSON" in bad.stderr and "Traceback" not in bad.stderr
     bad = run_wachat("import", str(GROUP), "--add", home=home)
     assert bad.returncode == 2 and "--project" in bad.stderr
+
+
+def test_export_metadata_gives_each_persona_the_prompt_of_its_main_chat():
+    from wachat_tui.export.pipeline import persona_prompts
+    from wachat_tui.export.source import ExportSource
+
+    p = three_chats()
+    p.set_alias("Lisa M", "Lisa")
+    p.set_alias("Pete", "Peter")
+    config = json.loads(p.files.project_json.read_text())
+    source = ExportSource(p.files, config, run=None, base_model="", base_path=Path("."), tokenizer_dir=Path("."),
+                          personas=["Alex", "Lisa", "Peter", "Dani"])
+    prompts = persona_prompts(source)
+    assert prompts["Peter"] == system_prompt("Peter", ["Alex"], None, "telegram")     # 159 there, 115 in the group
+    assert prompts["Lisa"] == system_prompt("Lisa", ["Alex"], None, "whatsapp")
+    assert prompts["Dani"].startswith('You are Dani, texting in the WhatsApp group "Saturday Crew" with ')
