@@ -118,6 +118,12 @@ class ImportScreen(PaneScreen):
     def project_changed(self, project) -> None:
         self.query_one(ProjectPeople).show(project)
         self._update_add_button()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "add_chat":
+            return self.project is not None      # nothing to add to: the key is not offered
+        return True
 
     def _update_add_button(self) -> None:
         button = self.query_one("#add-chat", Button)
