@@ -258,6 +258,9 @@ def test_cli_add_people_chats_and_projects_json(tmp_path):
     assert [c["id"] for c in row["chats"]] == ["lisa", "peter", "saturday-crew"]
     assert row["chats"][2]["people"] == ["Dani", "Peter", "Lisa", "Alex"]
     assert row["people"]["Peter"] == ["Peter", "Pete"] and row["me"] == "Alex"
+    rows = [json.loads(l) for l in run_wachat("pairs", "alex", "--chat", "Saturday Crew", "--persona", "pete",
+                                              "--json", home=home, check=True).stdout.splitlines()]
+    assert rows and {(r["chat_id"], r["persona"]) for r in rows} == {("saturday-crew", "Peter")}
     stats = run_wachat("stats", "alex", "--chat", "saturday crew", "--json", home=home, check=True).stdout
     assert json.loads(stats)["people"]["Lisa"]["messages"] == 102
     out = run_wachat("chats", "alex", "--remove", "saturday-crew", home=home, check=True).stdout

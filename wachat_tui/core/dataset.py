@@ -73,7 +73,8 @@ class DatasetOptions:
 
     personas: list[str] | None = None
     """Whom the model learns to play. ``None``: you (``me``) and, in a one-to-one chat, the
-    other person too, so the model can play either side."""
+    other person too, so the model can play either side; in a project
+    (:func:`~wachat_tui.core.chats.default_personas`) also the active members of your groups."""
 
     def validate(self) -> "DatasetOptions":
         """Raise :class:`ProjectError` naming the first bad option; return ``self`` if fine."""
