@@ -128,8 +128,12 @@ class Project:
 
     @property
     def people(self) -> People:
-        """The person table (a fresh copy: change it through :meth:`set_alias`)."""
-        return People.from_json(self.config.get("people"))
+        """The person table (a fresh copy: change it through :meth:`set_alias`). A bare
+        project.json without one: each participant is a person of their own."""
+        table = self.config.get("people")
+        if table is None:
+            table = {str(p): [str(p)] for p in self.config.get("participants") or []}
+        return People.from_json(table)
 
     @property
     def chats(self) -> list[ChatEntry]:
@@ -439,8 +443,7 @@ def migrate(files: ProjectFiles, config: dict) -> dict:
             files.legacy_messages.unlink()      # a move interrupted after project.json was written
         return config
     if "me" not in config or not files.legacy_messages.exists():
-        raise ProjectError(f"project {files.name!r} is damaged (no chats and no messages.jsonl)",
-                           "import the chat again")
+        return config     # nothing to move (a bare project.json, e.g. runs copied from elsewhere)
     participants = [str(p) for p in config.get("participants") or []]
     me = str(config["me"])
     partner = next((p for p in participants if p != me), "")
