@@ -115,6 +115,12 @@ def test_tempo_scales_and_caps_the_real_pauses():
         Tempo(speed=0)
 
 
+def test_a_project_of_one_group_chat_talks_in_that_group():
+    p = import_export(MULTI / "friends_group.txt", "Alex", name="crew")
+    setting = choose_setting(p, ["Alex", "Dani"])
+    assert setting.chat_id == "saturday-crew" and setting.chat_name == "Saturday Crew" and setting.is_group
+
+
 def test_choose_setting():
     import_export(MULTI / "alex_lisa.txt", "Alex", name="alex")
     import_export(MULTI / "alex_peter_telegram.json", name="alex", add=True)

@@ -46,8 +46,8 @@ class Setting:
 def choose_setting(project: "Project", talkers: Sequence[str], ref: str | None = None) -> Setting:
     """The setting for ``talkers`` (resolved people): the chat ``ref`` names (id or title), a
     new one (``ref == "new"``), or by default the chat they all write in — their 1:1 chat for
-    two people who have one, for three or more the shared group with the most messages — else
-    a new 1:1 (two people) or group (more)."""
+    two people who have one, for three or more the shared group with the most messages, and in
+    a project of one chat that chat — else a new 1:1 (two people) or group (more)."""
     talkers = list(dict.fromkeys(talkers))
     chats = project.chats
     members = project.people_in
@@ -63,6 +63,9 @@ def choose_setting(project: "Project", talkers: Sequence[str], ref: str | None =
                                "pick a chat they are in, or --setting new")
         return Setting(tuple(inside), chat.platform, chat.title, chat.is_group, chat.id)
     shared = [c for c in chats if set(talkers) <= set(members(c))]
+    if len(chats) == 1 and shared:
+        chat = chats[0]
+        return Setting(tuple(members(chat)), chat.platform, chat.title, chat.is_group, chat.id)
     if len(talkers) == 2:
         one_to_one = [c for c in shared if not c.is_group]
         if one_to_one:
