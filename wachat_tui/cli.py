@@ -21,6 +21,8 @@ from .display import safe
 COMMANDS: dict[str, str] = {
     "parse": "parse",
     "import": "import_",
+    "chats": "chats",
+    "people": "people",
     "projects": "projects",
     "pairs": "pairs",
     "stats": "stats",
@@ -49,7 +51,7 @@ def _available_commands() -> dict[str, object]:
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = argparse.ArgumentParser(
         prog="wachat",
-        description="Turn a WhatsApp chat export into a small local model that texts like you.",
+        description="Turn your chat exports (WhatsApp, Telegram) into a small local model that texts like you.",
     )
     parser.add_argument("--version", action="version", version=f"wachat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -11,9 +11,10 @@ FAST = ("--max-tokens", "16", "--seed", "1", "--n-ctx", "1024")
 
 
 def _lines(stdout: str) -> list[tuple[str, str]]:
+    """``(name, text)`` per line; ``wachat simulate`` marks the model's lines with 🤖."""
     out = []
     for line in stdout.splitlines():
-        name, sep, text = line.partition(": ")
+        name, sep, text = line.removeprefix("🤖 ").partition(": ")
         assert sep, f"not a `Name: text` line: {line!r}"
         out.append((name, text))
     return out

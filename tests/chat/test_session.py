@@ -26,7 +26,8 @@ class ScriptedEngine:
         self.replies = list(replies)
         self.calls: list[tuple[list[ChatLine], str, list[str]]] = []
 
-    def stream_reply(self, history, persona, partners, stop=None, *, chat_name=None, sampling=None):
+    def stream_reply(self, history, persona, partners, stop=None, *, chat_name=None, sampling=None,
+                     platform="whatsapp"):
         self.calls.append((list(history), persona, list(partners)))
         for piece in self.replies.pop(0).split(" "):
             if stop is not None and stop.is_set():

@@ -89,3 +89,63 @@ def test_pick_session_starts_from_a_real_session():
     assert [l.text for l in seed_lines] == ["s1 m0", "s1 m1", "s1 m2", "s1 m3"]
     assert not any(l.by_model for l in seed_lines)
     assert pick_session(msgs, ["Maya", "Leo"], seed=5) == pick_session(msgs, ["Maya", "Leo"], seed=5)
+
+
+# --------------------------------------------------------------------------- groups, turn-taking, tempo
+def _group(history=()) -> Conversation:
+    return Conversation(["Lisa", "Pete", "Dani", "Alex"], "Lisa", "Pete", lines=history, kind="simulation",
+                        chat_name="Saturday Crew")
+
+
+def test_group_simulation_draws_speakers_and_bubbles_from_the_turn_taking(engine):
+    from collections import Counter
+
+    from wachat_tui.core.turntaking import TurnTaking
+
+    # Dani never speaks right after Lisa; Pete always does; Lisa writes one bubble, Dani two
+    tt = TurnTaking(transitions={"Lisa": Counter({"Pete": 10}), "Pete": Counter({"Dani": 5, "Lisa": 5}),
+                                 "Dani": Counter({"Lisa": 1})}, openers=Counter({"Lisa": 1}),
+                    bursts={"Lisa": Counter({1: 5}), "Pete": Counter({1: 5}), "Dani": Counter({2: 5})})
+    sim = Simulation(engine, _group(), ["Lisa", "Pete", "Dani"], turn_taking=tt, seed=4,
+                     sampling=Sampling(max_tokens=40, temperature=0.9))
+    authors, pieces = _turn_authors(sim.turns(8))
+    assert authors[0] == "Lisa" and len(authors) == 8
+    for a, b in zip(authors, authors[1:]):
+        assert a != b and (a != "Lisa" or b == "Pete") and (a != "Dani" or b == "Lisa")
+    # each turn holds at most the bubbles drawn for it: Lisa and Pete one at a time, Dani two
+    for i, author in enumerate(authors):
+        bubbles = [b for b in "".join(pieces.get(i, [])).split("\n") if b.strip()]
+        assert len(bubbles) <= (2 if author == "Dani" else 1), (author, bubbles)
+    assert sim.history and all(line.by_model for line in sim.history)
+
+
+def test_cap_bubbles_cuts_a_turn_after_its_burst():
+    from wachat_tui.chat.session import cap_bubbles
+
+    assert cap_bubbles("", "hey\nwhat", 1) == ("hey", True)
+    assert cap_bubbles("hey\n", "what's up\nok", 2) == ("what's up", True)
+    assert cap_bubbles("hey", " there", 1) == (" there", False)
+    assert cap_bubbles("\n\nhey", "\nyo", 1) == ("", True)
+    assert cap_bubbles("a\nb", "\n", 2) == ("", True)
+
+
+def test_tempo_pauses_before_turns_and_stop_ends_a_pause_at_once(engine):
+    from collections import Counter
+
+    from wachat_tui.core.turntaking import Tempo, TurnTaking
+
+    tt = TurnTaking(bursts={"Maya": Counter({1: 1}), "Leo": Counter({1: 1})},
+                    reply_seconds={"Maya": [120.0], "Leo": [3600.0]})
+    typing = []
+    sim = Simulation(engine, _conversation("Maya", "Leo"), turn_taking=tt, tempo=Tempo(speed=60, cap=30),
+                     on_typing=lambda who, s: typing.append((who, s)), sampling=Sampling(max_tokens=8))
+    t0 = time.perf_counter()
+    authors, _ = _turn_authors(sim.turns(1))
+    assert authors == ["Maya"] and typing == [("Maya", 2.0)] and time.perf_counter() - t0 >= 2.0
+    # Leo's pause would last 30 s (an hour of real time, capped): a stop ends it now
+    timer = threading.Timer(0.3, sim.stop)
+    timer.start()
+    t0 = time.perf_counter()
+    assert list(sim.turns(1)) == []
+    assert time.perf_counter() - t0 < 3 and typing[-1] == ("Leo", 30.0)
+    timer.join()

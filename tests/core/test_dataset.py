@@ -84,7 +84,7 @@ def test_every_message_has_the_same_keys():
     keys = {tuple(sorted(m)) for row in res.train + res.validation for m in row["messages"]}
     assert keys == {("content", "pair", "role", "train")}
     assert {tuple(sorted(row)) for row in res.train + res.validation} == {
-        ("chat", "id", "messages", "partners", "persona", "session")}
+        ("chat", "chat_id", "id", "messages", "partners", "persona", "session")}
     # every trained reply names its pair; system and user messages name none
     pairs = {p.id: p for p in res.pairs}
     for row in res.train + res.validation:
@@ -194,7 +194,7 @@ def test_pair_rows_follow_the_contract():
 
     res = build_dataset(conversation(3), "Ana")
     p = res.pairs[0].to_json()
-    assert set(p) == {"id", "persona", "session", "split", "time", "context", "reply", "excluded"}
+    assert set(p) == {"id", "persona", "session", "split", "time", "context", "reply", "excluded", "chat_id"}
     assert p["context"] and set(p["context"][0]) == {"author", "text"}
     rows = json.loads(json.dumps([x.to_json() for x in res.pairs]))
     assert [Pair.from_json(r) for r in rows] == res.pairs

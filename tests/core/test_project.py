@@ -30,7 +30,7 @@ def test_import_layout_contract_and_permissions(export):
     p = import_export(export, "Ana")
     assert p.name == "ben" and p.dir == paths.projects_dir() / "ben"
     assert p.files.dir == p.dir
-    for name in ("project.json", "messages.jsonl", "exclusions.json",
+    for name in ("project.json", "chats/ben/messages.jsonl", "exclusions.json",
                  "dataset/train.jsonl", "dataset/validation.jsonl", "dataset/pairs.jsonl"):
         assert (p.dir / name).is_file(), name
     # the style document is made the first time it is asked for (not by every import)
@@ -42,11 +42,14 @@ def test_import_layout_contract_and_permissions(export):
         for f in files:
             assert mode(os.path.join(root, f)) == 0o600, f
     config = json.loads((p.dir / "project.json").read_text())
-    assert set(config) >= {"name", "created", "updated", "source", "me", "personas", "participants",
-                           "is_group", "chat_name", "parse", "options", "counts"}
-    assert set(config["source"]) == {"file", "sha256", "size"}
+    assert set(config) >= {"name", "created", "updated", "chats", "people", "me", "personas", "participants",
+                           "is_group", "chat_name", "options", "counts"}
+    chat = config["chats"][0]
+    assert set(chat["source"]) == {"file", "sha256", "size", "chat"}
     assert config["me"] == "Ana" and config["personas"] == ["Ana", "Ben"] and config["is_group"] is False
-    assert config["chat_name"] == "Ben" and config["parse"]["platform"] == "android"
+    assert config["people"] == {"Ana": ["Ana"], "Ben": ["Ben"]}
+    assert chat["id"] == "ben" and chat["platform"] == "whatsapp" and chat["me"] == "Ana"
+    assert config["chat_name"] == "Ben" and chat["parse"]["platform"] == "android"
     assert DatasetOptions.from_dict(config["options"]) == DatasetOptions()
     assert p.train_path.read_text().count("\n") == config["counts"]["samples_train"] > 0
     assert len(p.messages()) == 61 and len(p.pairs()) == config["counts"]["pairs"]

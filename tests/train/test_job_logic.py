@@ -160,3 +160,35 @@ def test_resuming_after_a_hard_kill_clears_what_it_left_half_written(tmp_path):
     resumed.open_run()
     assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
     assert (job.files.adapter / "adapter_model.safetensors").read_bytes() == b"previous best"
+
+
+def test_a_run_can_train_the_personas_the_user_picks(tmp_path):
+    """`wachat train P --persona NAME …`: only those personas' samples (any of a person's names works)."""
+    from wachat_tui.train.data import DatasetError
+
+    from .conftest import FRIEND, PERSONA
+
+    project = make_tiny_project(tmp_path)
+    config = json.loads((project / "project.json").read_text())
+    config["people"] = {PERSONA: [PERSONA], FRIEND: [FRIEND, "Bud"]}
+    (project / "project.json").write_text(json.dumps(config))
+    for split in ("train", "validation"):
+        path = project / "dataset" / f"{split}.jsonl"
+        rows = [json.loads(l) for l in path.read_text().splitlines()]
+        for i, row in enumerate(rows):
+            row["persona"] = FRIEND if i % 2 else PERSONA
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    job = TrainingJob(project, TrainConfig.for_device("cpu", personas=("bud",)), Emitter(io.StringIO()),
+                      threading.Event(), run_id="picked")
+    job.open_run()
+    train, validation = job.load_data()
+    assert len(train) == 12 and len(validation) == 3
+    assert {r["persona"] for r in train + validation} == {FRIEND}
+    assert job.progress.record.personas == [FRIEND]
+    assert job.progress.record.config["personas"] == ["bud"]
+    nobody = TrainingJob(project, TrainConfig.for_device("cpu", personas=("Zed",)), Emitter(io.StringIO()),
+                         threading.Event(), run_id="nobody")
+    nobody.open_run()
+    with pytest.raises(DatasetError, match="'Zed' has no training samples") as err:
+        nobody.load_data()
+    assert PERSONA in err.value.one_line() and FRIEND in err.value.one_line()

@@ -212,8 +212,8 @@ class ChatEngine:
         return tokens
 
     def build_prompt(self, history: Sequence[ChatLine], persona: str, partners: Sequence[str],
-                     *, chat_name: str | None = None, max_tokens: int | None = None
-                     ) -> tuple[str, list[int], int]:
+                     *, chat_name: str | None = None, max_tokens: int | None = None,
+                     platform: str = "whatsapp") -> tuple[str, list[int], int]:
         """The prompt for ``persona``'s next turn: ``(text, tokens, dropped_turns)``.
 
         Cut from the oldest turns so that prompt + ``max_tokens`` fit the context (see
@@ -225,6 +225,7 @@ class ChatEngine:
 
         def render(start: int) -> tuple[str, list[int]]:
             messages, continuation = next_turn_messages(history[start:], persona, partners, chat_name,
+                                                        platform=platform,
                                                         trimmed=start > 0)
             text = self._render(messages, continuation)
             return text, self._tokenize(text)
@@ -233,9 +234,9 @@ class ChatEngine:
         return text, tokens, len(merge_turns(history[:start]))
 
     def render_prompt(self, history: Sequence[ChatLine], persona: str, partners: Sequence[str],
-                      *, chat_name: str | None = None) -> str:
+                      *, chat_name: str | None = None, platform: str = "whatsapp") -> str:
         """The prompt text the model will see for ``persona``'s next turn (after trimming)."""
-        return self.build_prompt(history, persona, partners, chat_name=chat_name)[0]
+        return self.build_prompt(history, persona, partners, chat_name=chat_name, platform=platform)[0]
 
     def reset(self) -> None:
         """Forget the KV cache (the next reply evaluates its whole prompt)."""
@@ -247,7 +248,7 @@ class ChatEngine:
 
     def stream_reply(self, history: Sequence[ChatLine], persona: str, partners: Sequence[str],
                      stop: threading.Event | None = None, *, chat_name: str | None = None,
-                     sampling: Sampling | None = None) -> Iterator[str]:
+                     sampling: Sampling | None = None, platform: str = "whatsapp") -> Iterator[str]:
         """Stream ``persona``'s next turn as text pieces; ``"\\n"`` inside them starts a new bubble.
 
         ``history`` is the whole conversation (oldest first, any participants); ``partners``
@@ -258,7 +259,7 @@ class ChatEngine:
         sampling = (sampling or self.sampling).validate()
         with self._lock:
             for _ in range(3):
-                inner = self._generate(history, persona, partners, stop, chat_name, sampling)
+                inner = self._generate(history, persona, partners, stop, chat_name, sampling, platform)
                 emitted = False
                 try:
                     for piece in inner:
@@ -272,12 +273,12 @@ class ChatEngine:
                 # sample again a little more adventurously (a fixed seed stays reproducible).
                 sampling = replace(sampling, temperature=min(max(sampling.temperature, 0.5) + 0.3, 2.0))
 
-    def _generate(self, history, persona, partners, stop, chat_name, sampling) -> Iterator[str]:
+    def _generate(self, history, persona, partners, stop, chat_name, sampling, platform) -> Iterator[str]:
         llm = self._llm
         stats = self.last_stats = ReplyStats()
         t0 = time.perf_counter()
         _, tokens, stats.dropped_turns = self.build_prompt(
-            history, persona, partners, chat_name=chat_name, max_tokens=sampling.max_tokens)
+            history, persona, partners, chat_name=chat_name, max_tokens=sampling.max_tokens, platform=platform)
         stats.prompt_tokens = len(tokens)
         keep = min(self._kv.reuse(tokens), len(tokens) - 1)
         stats.reused_tokens = keep

@@ -42,7 +42,8 @@ def role_messages(history: Sequence[ChatLine], persona: str, partners: Sequence[
 
 
 def next_turn_messages(history: Sequence[ChatLine], persona: str, partners: Sequence[str],
-                       chat_name: str | None = None, *, trimmed: bool = False) -> tuple[list[dict], str]:
+                       chat_name: str | None = None, *, trimmed: bool = False,
+                       platform: str = "whatsapp") -> tuple[list[dict], str]:
     """``([system, …role messages], continuation)`` for ``persona``'s next turn.
 
     ``continuation`` is the persona's own last turn when the history ends with it: the prompt
@@ -57,7 +58,7 @@ def next_turn_messages(history: Sequence[ChatLine], persona: str, partners: Sequ
     continuation = ""
     if messages and messages[-1]["role"] == "assistant":
         continuation = messages.pop()["content"]
-    system = {"role": "system", "content": system_prompt(persona, partners, chat_name)}
+    system = {"role": "system", "content": system_prompt(persona, partners, chat_name, platform)}
     return [system] + messages, continuation
 
 

@@ -35,7 +35,7 @@ class Conversation:
     def __init__(self, participants: Sequence[str], you: str, model_plays: str, *,
                  store: "ChatStore | None" = None, chat_name: str | None = None, kind: str = "chat",
                  model_name: str = "", lines: Sequence[ChatLine] = (),
-                 conversation_id: int | None = None):
+                 conversation_id: int | None = None, platform: str = "whatsapp"):
         if you == model_plays:
             raise ProjectError(f"you and the model cannot both be {you}", hint="pick another side")
         self.participants = list(dict.fromkeys([*participants, you, model_plays]))
@@ -43,6 +43,9 @@ class Conversation:
         self.model_plays = model_plays
         self.store = store
         self.chat_name = chat_name
+        """The group's title (None in a 1:1 chat): the prompt names it."""
+        self.platform = platform
+        """The messenger the conversation happens on (the prompt names it)."""
         self.kind = kind
         self.model_name = model_name
         """The GGUF's file name, saved with the conversation."""
@@ -110,22 +113,31 @@ class Conversation:
 
     def stream_turn(self, engine: "ChatEngine", persona: str | None = None,
                     stop: threading.Event | None = None, *, sampling: "Sampling | None" = None,
-                    ) -> Iterator[str]:
+                    max_bubbles: int | None = None) -> Iterator[str]:
         """Stream ``persona``'s next turn (default: the side the model plays) as text pieces.
 
-        A ``"\\n"`` inside a piece starts a new bubble. When the stream ends — done, stopped
-        through ``stop``, abandoned by the caller or broken by an error — what was streamed is
-        recorded as the persona's lines (``by_model``), exactly as it was shown.
+        A ``"\\n"`` inside a piece starts a new bubble; ``max_bubbles`` ends the turn after that
+        many (a simulation draws it from the persona's real bursts). When the stream ends —
+        done, stopped through ``stop``, abandoned by the caller or broken by an error — what
+        was streamed is recorded as the persona's lines (``by_model``), exactly as it was shown.
         """
         persona = persona or self.model_plays
         started = now()
         shown: list[str] = []
+        stream = engine.stream_reply(self.lines, persona, self.partners_of(persona), stop,
+                                     chat_name=self.chat_name, sampling=sampling, platform=self.platform)
         try:
-            for piece in engine.stream_reply(self.lines, persona, self.partners_of(persona), stop,
-                                             chat_name=self.chat_name, sampling=sampling):
-                shown.append(piece)
-                yield piece
+            for piece in stream:
+                full = False
+                if max_bubbles:
+                    piece, full = cap_bubbles("".join(shown), piece, max_bubbles)
+                if piece:
+                    shown.append(piece)
+                    yield piece
+                if full:
+                    break
         finally:
+            stream.close()
             self.record(lines_from_reply(persona, "".join(shown), by_model=True, time=started),
                         played=persona)
 
@@ -160,3 +172,20 @@ class Conversation:
         """Begin a new conversation (the current one stays saved)."""
         self.lines = []
         self.conversation_id = None
+
+
+def cap_bubbles(before: str, piece: str, limit: int) -> tuple[str, bool]:
+    """``piece`` cut where the turn ``before + piece`` would start bubble ``limit + 1``:
+    ``(piece, full)``, ``full`` once ``limit`` bubbles are complete."""
+    text = before + piece
+    done = 0
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            return piece, False
+        if text[start:end].strip():
+            done += 1
+            if done >= limit:
+                return (text[len(before):end] if end > len(before) else ""), True
+        start = end + 1

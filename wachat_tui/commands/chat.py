@@ -51,6 +51,25 @@ def match_name(name: str, participants: list[str], what: str = "participant") ->
     return resolve_name(name, participants, f"the {what}")
 
 
+def match_person(project, name: str) -> str:
+    """A person of the project by name or by any name they appear under ("Pete" → Peter)."""
+    from ..errors import ProjectError
+
+    person = project.people.person_of(name)
+    if person is None or person not in project.participants:
+        shown = ", ".join(project.participants[:20])
+        raise ProjectError(f"{name!r} is not a participant of project {project.name!r}",
+                           f"pick one of: {shown}")
+    return person
+
+
+def add_setting_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--setting", metavar="CHAT|new",
+                        help="where the conversation happens: one of the project's chats (id or title: "
+                             "its 1:1 or group setting), or 'new' (default: the chat the people share, "
+                             "else a new 1:1 or group)")
+
+
 def sampling_from_args(args):
     from ..chat.engine import Sampling
 
@@ -77,10 +96,6 @@ def load_engine(project, args):
     engine = ChatEngine(path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
                         sampling=sampling)
     return engine, model
-
-
-def chat_name_of(project) -> str | None:
-    return project.chat_name if project.is_group else None
 
 
 @contextlib.contextmanager
@@ -140,9 +155,12 @@ def print_lines(lines, mark: str = "") -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", nargs="?", help="project name (default: the last one used)")
     parser.add_argument("--as", dest="persona", metavar="NAME",
-                        help="the participant the model plays (default: the other person, not you)")
+                        help="the person the model plays, from any chat of the project (default: the "
+                             "most active person who is not you)")
     parser.add_argument("--me", metavar="NAME",
-                        help="who you are (default: you, or the other person when the model plays you)")
+                        help="who you are, any person of the project (default: you, or someone the "
+                             "model's persona talks to when the model plays you)")
+    add_setting_argument(parser)
     parser.add_argument("--message", "-m", action="append", metavar="TEXT",
                         help="scripted: send TEXT, print the reply as `Name: text` lines (repeatable)")
     parser.add_argument("--continue", dest="resume", action="store_true",
@@ -171,28 +189,35 @@ def run(args) -> int:
     from ..chat.store import ChatStore
     from ..errors import ProjectError
 
+    from ..core.setting import choose_setting
+
     project = open_project(args.project)
     participants = list(project.participants)
     if len(participants) < 2:
         raise ProjectError(f"project {project.name!r} has fewer than two participants")
     if args.persona:
-        persona = match_name(args.persona, participants)
+        persona = match_person(project, args.persona)
     else:
         persona = next((p for p in participants if p != project.me), participants[0])
     if args.me:
-        me = match_name(args.me, participants)
+        me = match_person(project, args.me)
     elif persona != project.me and project.me in participants:
         me = project.me
     else:
-        me = next(p for p in participants if p != persona)
+        partners = {p for c in project.chats_of(persona) for p in project.people_in(c)}
+        me = next((p for p in participants if p != persona and p in partners),
+                  next(p for p in participants if p != persona))
     if me == persona:
         raise ProjectError(f"you and the model cannot both be {me}", hint="pick another --me or --as")
+    setting = choose_setting(project, [me, persona], args.setting)
 
     engine, model = load_engine(project, args)
     store = None
     try:
         store = None if args.no_save else ChatStore(project.dir)
-        options = {"chat_name": chat_name_of(project), "model_name": model.name}
+        participants = list(setting.people)
+        options = {"store": store, "chat_name": setting.chat_name, "platform": setting.platform,
+                   "model_name": model.name}
         if args.resume and store is not None:
             conversation = Conversation.resume(store, participants, me, persona, **options)
         else:

@@ -1,16 +1,26 @@
-"""`wachat import FILE --me NAME`: a WhatsApp export becomes a project (dataset + stats)."""
+"""`wachat import FILE [--me NAME] [--project P] [--add]`: an export becomes a project (dataset +
+stats), or one more chat of a project."""
 from __future__ import annotations
 
 from ..display import safe
 
-HELP = "import a WhatsApp export (.txt/.zip) as a project: messages → training pairs → stats"
+HELP = ("import a chat export (WhatsApp .txt/.zip, Telegram result.json) as a project, or --add it "
+        "to one: messages → training pairs → stats")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("file", help="the exported chat: .txt or the .zip WhatsApp writes")
-    parser.add_argument("--me", required=True, metavar="NAME",
-                        help="your name as it appears in the chat (the model learns to text like you)")
+    parser.add_argument("file", help="the exported chat: WhatsApp's .txt or .zip, or Telegram Desktop's result.json")
+    parser.add_argument("--me", metavar="NAME",
+                        help="your name as it appears in the chat (the model learns to text like you); "
+                             "needed for a new WhatsApp project, found by name when adding a chat")
     parser.add_argument("--project", metavar="P", help="project name (default: from the chat name)")
+    parser.add_argument("--add", action="store_true",
+                        help="add this chat to project P (--project) instead of making a new project; "
+                             "adding the same chat again changes nothing")
+    parser.add_argument("--chat", metavar="NAME",
+                        help="with a full Telegram export: import only the chat of this name (default: all)")
+    parser.add_argument("--title", metavar="TEXT",
+                        help="the chat's name in the project (default: the group's name, else the other person's)")
     parser.add_argument("--gap", type=int, metavar="MIN", default=None,
                         help="minutes of silence that start a new conversation (default 60)")
     parser.add_argument("--media", choices=("tag", "drop"), default=None,
@@ -18,9 +28,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--redact", action="store_true", default=None,
                         help="replace phone numbers, e-mails, URLs and card numbers with tags")
     parser.add_argument("--validation-fraction", type=float, metavar="F", default=None,
-                        help="share of the most recent conversations held out for validation (default 0.1)")
+                        help="share of each chat's most recent conversations held out for validation (default 0.1)")
     parser.add_argument("--persona", action="append", metavar="NAME", default=None,
-                        help="who the model learns to play (repeatable; default: you and, in a 1:1 chat, the other person)")
+                        help="who the model learns to play (repeatable; default: you, everyone you have a 1:1 "
+                             "chat with, and the active members of your groups)")
     parser.add_argument("--refresh", action="store_true",
                         help="re-import even if this file was imported before (keeps review exclusions)")
 
@@ -58,7 +69,8 @@ def run(args) -> int:
         if Project.exists(args.project):
             base = Project.open(args.project).options
     options = _options(args, base)
-    project = import_export(Path(args.file), args.me, name=args.project, options=options, refresh=args.refresh)
+    project = import_export(Path(args.file), args.me, name=args.project, options=options, refresh=args.refresh,
+                            add=args.add, chat=args.chat, title=args.title)
 
     if project.unchanged:
         print(f"Project {project.name!r} already holds this export; nothing changed.")
@@ -67,16 +79,25 @@ def run(args) -> int:
         print(f"  project    {safe(project.dir)}")
         return 0
 
+    verb = "Added" if args.add else "Imported"
+    print(f"{verb} {safe(Path(args.file).name)} → project {project.name!r}")
+    people = project.people
+    for chat in project.added:
+        by_author = chat.counts_by_author
+        names = " · ".join(f"{people.resolve(n)} {_n(by_author.get(n, 0))}" for n in chat.participants[:6])
+        if len(chat.participants) > 6:
+            names += f" · {len(chat.participants) - 6} more"
+        print(safe(f"  chat       {chat.label()} [{chat.id}]: {names}"))
+        if chat.parse.get("unparsed"):
+            print(f"  note       {chat.parse['unparsed']} record(s) of {safe(chat.id)} could not be read and were "
+                  "skipped (see `wachat parse`)")
     c = project.counts
-    by_author = project.config["parse"]["counts_by_author"]
-    people = " · ".join(f"{safe(name)} {_n(by_author.get(name, 0))}" for name in project.participants[:6])
-    if len(project.participants) > 6:
-        people += f" · {len(project.participants) - 6} more"
     dropped = c["dropped"]
     drop_bits = [f"{dropped[k]} {k}" for k in ("system", "deleted", "media", "call") if dropped.get(k)]
-    print(f"Imported {safe(Path(args.file).name)} → project {project.name!r}")
     sent = c["messages"] - dropped.get("system", 0)
-    print(f"  messages   {_n(sent)} ({people})" + (f"; dropped {', '.join(drop_bits)}" if drop_bits else ""))
+    n_chats = len(project.chats)
+    scope = f" in {n_chats} chats" if n_chats > 1 else ""
+    print(f"  messages   {_n(sent)}{scope}" + (f"; dropped {', '.join(drop_bits)}" if drop_bits else ""))
     print(f"  sessions   {_n(c['sessions'])} (train {c['sessions_train']} · validation {c['sessions_validation']})")
     skipped = c["filtered"]
     skip_bits = [f"{v} {k.replace('_', ' ')}" for k, v in skipped.items() if v]
@@ -86,18 +107,18 @@ def run(args) -> int:
     tokens = c["tokens_estimate"]
     print(f"  samples    train {_n(c['samples_train'])} · validation {_n(c['samples_validation'])}"
           f" (~{_n(tokens['train'] + tokens['validation'])} tokens)")
+    print(f"  you        {safe(project.me)}")
     print(f"  personas   {safe(', '.join(project.personas))}")
     language = project.language
     if language is not None:
         from ..train.config import default_base, describe_base
 
         print(f"  language   {safe(language.summary)} → default base {describe_base(default_base(language.primary))}")
-    unparsed = project.config["parse"].get("unparsed", 0)
-    if unparsed:
-        print(f"  note       {unparsed} line(s) did not look like messages and were skipped (see `wachat parse`)")
     if project.options.redact:
         r = c["redactions"]
         print(f"  redacted   {r['phone']} phone · {r['email']} email · {r['url']} url · {r['card']} card")
     print(f"  project    {safe(project.dir)}")
+    if n_chats > 1 or args.add:
+        print(f"Same person under another name? wachat people {project.name} --alias \"NAME=PERSON\"")
     print(f"Next: wachat stats {project.name} · wachat pairs {project.name} · wachat train {project.name}")
     return 0

@@ -9,6 +9,7 @@ HELP = "show a project's training pairs (context → reply); exclude or include 
 def add_arguments(parser) -> None:
     parser.add_argument("project", help="project name (see `wachat projects`)")
     parser.add_argument("--persona", metavar="NAME", help="only replies by this persona")
+    parser.add_argument("--chat", metavar="CHAT", help="only pairs of this chat (its id or title)")
     parser.add_argument("--split", choices=("train", "validation"), help="only this split")
     parser.add_argument("--limit", type=int, metavar="N", help="show at most N pairs")
     parser.add_argument("--context", type=int, metavar="N", default=3,
@@ -54,8 +55,12 @@ def run(args) -> int:
 
     pairs = project.pairs()
     if args.persona:
-        persona = resolve_name(args.persona, project.participants, "--persona")
+        person = project.people.person_of(args.persona) or args.persona
+        persona = resolve_name(person, project.participants, "--persona")
         pairs = [p for p in pairs if p.persona == persona]
+    if args.chat:
+        chat_id = project.chat(args.chat).id
+        pairs = [p for p in pairs if p.chat_id == chat_id]
     if args.split:
         pairs = [p for p in pairs if p.split == args.split]
     if args.excluded:
@@ -71,7 +76,8 @@ def run(args) -> int:
         return 0
     for p in pairs:
         flags = " · EXCLUDED" if p.excluded else ""
-        out.write(f"── {p.id} · {safe(p.persona)} · session {p.session} · {p.split} · "
+        where = f" · {safe(p.chat_id)}" if len(project.chats) > 1 and p.chat_id else ""
+        out.write(f"── {p.id} · {safe(p.persona)}{where} · session {p.session} · {p.split} · "
                   f"{p.time:%Y-%m-%d %H:%M}{flags}\n")
         ctx = p.context[-args.context:] if args.context > 0 else ()
         for turn in ctx:

@@ -1,30 +1,38 @@
-"""`wachat parse FILE [--jsonl]`: read a WhatsApp export and show what is in it."""
+"""`wachat parse FILE [--jsonl]`: read an export (WhatsApp, Telegram) and show what is in it."""
 from __future__ import annotations
 
 from ..display import safe
 
-HELP = "read a WhatsApp export (.txt or .zip): a summary, or every record as JSON lines"
+HELP = ("read an export (WhatsApp .txt/.zip, Telegram result.json): a summary, or every record "
+        "as JSON lines")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("file", help="the exported chat: the .txt or the .zip WhatsApp wrote")
+    parser.add_argument("file", help="the exported chat: the .txt or the .zip WhatsApp wrote, or "
+                                     "Telegram Desktop's result.json")
     parser.add_argument("--jsonl", action="store_true",
                         help="print one JSON object per record: "
                              '{"time", "author", "text", "kind", …} in file order')
     parser.add_argument("--date-order", choices=["DMY", "MDY", "YMD"], type=str.upper,
                         help="day/month order of the dates (default: decided from the file)")
+    parser.add_argument("--chat", metavar="NAME",
+                        help="a full Telegram export holds several chats: only this one (default: all)")
 
 
 def run(args) -> int:
     import sys
 
-    from ..core.parse import iter_messages, parse_export
+    from ..core.parse import iter_messages
+    from ..core.sources import is_telegram_json, read_chats
 
+    if not is_telegram_json(args.file):
+        if args.jsonl and args.chat is None:   # streamed: a big WhatsApp export never sits in memory
+            return _print_jsonl(iter_messages(args.file, date_order=args.date_order), sys.stdout)
+    chats = read_chats(args.file, chat=args.chat, date_order=args.date_order)
     if args.jsonl:
-        return _print_jsonl(iter_messages(args.file, date_order=args.date_order), sys.stdout)
-    parsed = parse_export(args.file, date_order=args.date_order)
+        return _print_jsonl((m for c in chats for m in c.messages), sys.stdout)
     _reconfigure(sys.stdout, "replace")
-    sys.stdout.write(summary(parsed))
+    sys.stdout.write("\n".join(summary(c) for c in chats))
     return 0
 
 
@@ -56,12 +64,14 @@ def _print_jsonl(messages, out) -> int:
 
 
 def summary(parsed) -> str:
-    """The human-readable report of a parsed export."""
+    """The human-readable report of a parsed export (or of one chat of it)."""
     info = parsed.info
     msgs = parsed.messages
     lines = []
     w = lines.append
-    name = f" — chat “{safe(info.chat_name)}”" if info.chat_name else ""
+    title = getattr(parsed, "title", None) or info.chat_name
+    kind = " (group)" if getattr(parsed, "is_group", False) else ""
+    name = f" — chat “{safe(title)}”{kind}" if title else ""
     w(f"{safe(info.chat_file)}{name}")
     w(f"  format     {info.platform}, dates {info.date_order}, {info.time_format} clock, "
       f"{info.encoding}")

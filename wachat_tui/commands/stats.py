@@ -1,7 +1,7 @@
 """`wachat stats P`: how each person texts (the numbers the TUI draws)."""
 from __future__ import annotations
 
-HELP = "show each person's texting style in a project (--json for the full document)"
+HELP = "show each person's texting style in a project, overall or in one chat (--json for the full document)"
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -11,6 +11,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the full stats document as JSON")
     parser.add_argument("--people", type=int, default=6, metavar="N",
                         help="show the N people who wrote most (default 6)")
+    parser.add_argument("--chat", metavar="CHAT",
+                        help="one chat of the project (its id or title; default: every chat, each person once)")
 
 
 def spark(values: list[int]) -> str:
@@ -61,6 +63,11 @@ def run(args) -> int:
     project = Project.open(args.project)
     set_last_project(project.name)
     doc = project.stats()
+    title = project.name
+    if args.chat:
+        entry = project.chat(args.chat)
+        doc = doc["chats"][entry.id]
+        title = f"{project.name} › {entry.label()}"
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
@@ -77,7 +84,7 @@ def run(args) -> int:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("chat", safe_text(f"{project.name} — {', '.join(chat['participants'][:6])}"
+    head.add_row("chat", safe_text(f"{title} — {', '.join(chat['participants'][:6])}"
                                    + (f" +{len(chat['participants']) - 6}" if len(chat["participants"]) > 6 else "")))
     head.add_row("dates", f"{(chat['first'] or '')[:10]} → {(chat['last'] or '')[:10]} ({chat['days']} days)")
     head.add_row("messages", f"{chat['messages']:,} in {chat['sessions']:,} conversations ({chat['turns']:,} turns)")
@@ -115,6 +122,15 @@ def run(args) -> int:
     for label, get in rows:
         table.add_row(label, *[safe_text(get(p)) for _, p in people])  # words, emoji, phrases: untrusted
     console.print(table)
+    turns = doc.get("turn_taking")
+    if turns and len(chat["participants"]) > 2:
+        console.print("who answers whom (turns that followed each person's):")
+        for author, row in turns["transitions"].items():
+            total = sum(row.values()) or 1
+            console.print(safe_text(f"  after {author}: " + " · ".join(
+                f"{b} {n / total:.0%}" for b, n in sorted(row.items(), key=lambda kv: -kv[1]))))
+    if "chats" in doc and len(doc["chats"]) > 1:
+        console.print(safe_text(f"{len(doc['chats'])} chats: --chat CHAT shows one ({', '.join(doc['chats'])})"))
     hidden = len(doc["people"]) - len(people)
     if hidden > 0:
         console.print(f"({hidden} more people; --people N shows more, --json shows all)")

@@ -9,8 +9,9 @@ when the user changes an option; :mod:`wachat_tui.core.project` writes its resul
   system prompt (:func:`~wachat_tui.core.prompt.system_prompt`), the other side as ``user``
   and the persona as ``assistant``. Long sessions are cut into windows that fit
   ``max_context_tokens``; each window starts with a user turn and ends on an assistant turn.
-* A sample row is ``{"id", "persona", "session", "partners", "chat", "messages"}``:
-  ``partners`` are the people the persona talks to, ``chat`` the chat's name. Every message is
+* A sample row is ``{"id", "persona", "session", "partners", "chat", "chat_id", "messages"}``:
+  ``partners`` are the people the persona talks to, ``chat`` the chat's name, ``chat_id`` the
+  project's id of the chat (None outside a project). Every message is
   ``{"role", "content", "train", "pair"}`` — the same keys everywhere, as Arrow/``datasets``
   needs one schema. ``train`` is ``False`` for context the model must not learn from (system
   and user messages, a pair excluded in review, a duplicate, a reply outside the length
@@ -72,7 +73,8 @@ class DatasetOptions:
 
     personas: list[str] | None = None
     """Whom the model learns to play. ``None``: you (``me``) and, in a one-to-one chat, the
-    other person too, so the model can play either side."""
+    other person too, so the model can play either side; in a project
+    (:func:`~wachat_tui.core.chats.default_personas`) also the active members of your groups."""
 
     def validate(self) -> "DatasetOptions":
         """Raise :class:`ProjectError` naming the first bad option; return ``self`` if fine."""
@@ -201,13 +203,24 @@ def build_dataset(
     *,
     chat_name: str | None = None,
     participants: Sequence[str] | None = None,
+    is_group: bool | None = None,
+    platform: str = "whatsapp",
+    chat_id: str | None = None,
+    session_offset: int = 0,
+    personas: Sequence[str] | None = None,
 ) -> DatasetResult:
-    """Turn parsed messages into train/validation samples, review pairs and a report."""
+    """Turn parsed messages into train/validation samples, review pairs and a report.
+
+    ``chat_id``, ``platform`` and ``is_group`` describe the chat within a project (the prompt
+    names the platform; rows and pairs carry the id); ``session_offset`` numbers this chat's
+    sessions after those of the project's earlier chats. ``personas`` (may be empty) overrides
+    ``options.personas``."""
     options = (options or DatasetOptions()).validate()
     messages = messages if isinstance(messages, list) else list(messages)
     participants = list(participants) if participants else _participants(messages)
     me = resolve_name(me, participants)
-    personas = [resolve_name(p, participants, "personas") for p in (options.personas or default_personas(me, participants))]
+    chosen = personas if personas is not None else (options.personas or default_personas(me, participants))
+    personas = [resolve_name(p, participants, "personas") for p in chosen]
     personas = list(dict.fromkeys(personas))
 
     report = new_report()
@@ -220,9 +233,11 @@ def build_dataset(
         n_val = min(len(usable) - 1, max(1, round(len(usable) * options.validation_fraction)))
     val_sessions = set(usable[len(usable) - n_val:]) if n_val else set()
 
-    builder = SampleBuilder(options, participants, personas, chat_name, set(exclusions))
+    builder = SampleBuilder(options, participants, personas, chat_name, set(exclusions), is_group=is_group,
+                            platform=platform, chat_id=chat_id)
     for s_index in usable:
-        builder.add_session(s_index, sessions[s_index], "validation" if s_index in val_sessions else "train")
+        builder.add_session(session_offset + s_index, sessions[s_index],
+                            "validation" if s_index in val_sessions else "train")
 
     pairs = builder.pairs
     train_sessions = [i for i in usable if i not in val_sessions]

@@ -9,8 +9,10 @@ eval); :func:`list_runs` / :func:`find_run` are the one way to enumerate and pic
 ::
 
     <project>/
-      project.json           config, detection, counts (always the last file an import writes)
-      messages.jsonl         parsed messages
+      project.json           config: chats (source, platform, participants, counts), people
+                             (name → aliases), me, personas, options (always written last)
+      chats/<chat_id>/       one folder per chat: messages.jsonl (parsed messages, names as
+                             the export spells them)
       dataset/               train.jsonl, validation.jsonl, pairs.jsonl
       exclusions.json        pairs excluded in review
       stats.json             the style document
@@ -56,8 +58,18 @@ class ProjectFiles:
         return self.dir / "project.json"
 
     @property
-    def messages(self) -> Path:
+    def legacy_messages(self) -> Path:
+        """Where a project made before chats had folders kept its one chat's messages (moved
+        into ``chats/<chat_id>/`` when the project is opened)."""
         return self.dir / "messages.jsonl"
+
+    @property
+    def chats_dir(self) -> Path:
+        return self.dir / "chats"
+
+    def chat(self, chat_id: str) -> "ChatFiles":
+        """The files of one chat of the project."""
+        return ChatFiles(self.chats_dir / chat_id)
 
     @property
     def dataset_dir(self) -> Path:
@@ -147,6 +159,24 @@ class ProjectFiles:
 
     def is_project(self) -> bool:
         return self.project_json.is_file()
+
+
+@dataclass(frozen=True)
+class ChatFiles:
+    """Where one chat of a project keeps its files. Paths only."""
+
+    dir: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dir", Path(self.dir))
+
+    @property
+    def chat_id(self) -> str:
+        return self.dir.name
+
+    @property
+    def messages(self) -> Path:
+        return self.dir / "messages.jsonl"
 
 
 @dataclass(frozen=True)

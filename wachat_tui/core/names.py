@@ -22,13 +22,29 @@ def slugify(text: str, *, max_len: int = 48, fallback: str = "chat") -> str:
     return slug or fallback
 
 
+def same_name(a: str, b: str) -> bool:
+    """Whether two spellings name the same person: equal ignoring case and surrounding spaces."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def matching_names(name: str, candidates: Sequence[str]) -> list[str]:
+    """THE matcher: the candidates ``name`` stands for — itself when spelled exactly so, else
+    every candidate equal to it ignoring case and surrounding spaces (several: ambiguous)."""
+    if name in candidates:
+        return [name]
+    return [p for p in candidates if same_name(p, name)]
+
+
+def find_name(name: str, candidates: Sequence[str]) -> str | None:
+    """The one candidate ``name`` matches (:func:`matching_names`), else None."""
+    found = matching_names(name, candidates)
+    return found[0] if len(found) == 1 else None
+
+
 def resolve_name(name: str, candidates: Sequence[str], what: str = "--me") -> str:
     """``name`` as spelled in the chat: an exact match, else the one case-insensitive match
     (surrounding spaces ignored); otherwise a :class:`ProjectError` listing the candidates."""
-    if name in candidates:
-        return name
-    key = name.strip().casefold()
-    folded = [p for p in candidates if p.strip().casefold() == key]
+    folded = matching_names(name, candidates)
     if len(folded) == 1:
         return folded[0]
     shown = ", ".join(candidates[:20]) + (" …" if len(candidates) > 20 else "")

@@ -1,24 +1,29 @@
-"""A project on disk: one imported chat with its messages, dataset, stats, runs and models.
+"""A project on disk: the chats of one person (WhatsApp, Telegram; 1:1 and groups), the people
+in them, and the dataset, stats, runs and models made from them.
 
 Where each file lives is :class:`~wachat_tui.core.layout.ProjectFiles`' business (folders
-0700, files 0600, every file written atomically): ``project.json`` (name, source file, sha256
-and size, me, personas, participants, is_group, chat_name, parse info, dataset options,
-counts, the detected language), ``messages.jsonl`` (Message.to_json rows), ``dataset/`` (train, validation, pairs),
-``exclusions.json`` and ``stats.json``; ``<data_home>/state.json`` remembers the last project.
+0700, files 0600, every file written atomically): ``project.json`` (name, me, people —
+person → the names they appear under —, chats — id, platform, title, is_group, source file /
+sha256 / size, participants as spelled, parse info, counts —, personas, dataset options,
+counts, the detected language), ``chats/<id>/messages.jsonl`` (Message.to_json rows), ``dataset/``
+(train, validation, pairs), ``exclusions.json`` and ``stats.json``; ``<data_home>/state.json``
+remembers the last project. Importing and adding chats is :mod:`.importing`'s work. One writer
+at a time (:mod:`.lock`), and a write of several files is one transaction (``atomic.transaction``).
 
-A new project is assembled in a hidden temporary folder and renamed into place, so an
-import that fails leaves nothing behind; ``project.json`` is always the last file written.
+A project made before chats had folders (one ``messages.jsonl`` at the top) is moved into the
+new layout when it is opened: the messages are copied into ``chats/<id>/``, then
+``project.json`` is replaced, then the old file is removed — a crash at any point leaves a
+project that opens (and finishes the move).
+
 The style document (``stats.json``) is computed the first time it is asked for and kept
-until the messages, the session gap or the media option change; its training-set sizes are
-always the project's current counts.
+until the messages, the people, the session gap or the media option change; its training-set
+sizes are always the project's current counts.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -26,14 +31,19 @@ from typing import Iterable
 from .. import paths
 from ..errors import ProjectError, WachatError
 from . import atomic
-from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts, split_sessions
-from .language import LanguageReport, detect_language
+from .chats import ChatData, ChatEntry, build_chats_dataset, default_personas, new_chat_id, \
+    resolve_messages, resolved_participants
+from .dataset import DatasetOptions, DatasetResult, report_counts, split_sessions
+from .language import LanguageReport
 from .layout import ProjectFiles, read_json_object, state_file
 from .lock import project_lock
-from .names import resolve_name, slugify
-from .records import Message, Pair
+from .names import matching_names
+from .people import People
+from .records import Message, Pair, Session
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: project.json's shape: 2 = chats in folders, people with aliases
+FORMAT = 2
 
 
 def _now() -> str:
@@ -63,7 +73,7 @@ def _read_object(path: Path) -> dict:
 
 
 class Project:
-    """An imported chat. Open one with :meth:`open`; create one with :func:`import_export`."""
+    """A project: open one with :meth:`open`; create one with :func:`import_export`."""
 
     def __init__(self, directory: Path, config: dict):
         self.files = ProjectFiles(directory)
@@ -72,6 +82,8 @@ class Project:
         self.config = config
         self.unchanged = False
         """Set by :func:`import_export` when the same file was imported again (a no-op)."""
+        self.added: list[ChatEntry] = []
+        """The chats the latest import/add in this process added."""
         self.last_result: DatasetResult | None = None
         """The dataset build of the latest import/rebuild in this process, if any."""
 
@@ -88,7 +100,7 @@ class Project:
         except FileNotFoundError:
             raise ProjectError(f"no project named {name!r}",
                                "`wachat projects` lists them; `wachat import FILE --me NAME` creates one") from None
-        return cls(files.dir, config)
+        return cls(files.dir, migrate(files, config))
 
     @classmethod
     def list(cls) -> list["Project"]:
@@ -101,8 +113,8 @@ class Project:
                 if child.name.startswith(".") or not files.is_project():
                     continue
                 try:
-                    found.append(cls(child, _read_object(files.project_json)))
-                except (WachatError, FileNotFoundError):
+                    found.append(cls(child, migrate(files, _read_object(files.project_json))))
+                except (WachatError, FileNotFoundError, OSError):
                     continue   # damaged or half-deleted: not listed
         found.sort(key=lambda p: p.config.get("updated", ""), reverse=True)
         return found
@@ -121,20 +133,38 @@ class Project:
         return self.config["me"]
 
     @property
+    def people(self) -> People:
+        """The person table (a fresh copy: change it through :meth:`set_alias`). A bare
+        project.json without one: each participant is a person of their own."""
+        table = self.config.get("people")
+        if table is None:
+            table = {str(p): [str(p)] for p in self.config.get("participants") or []}
+        return People.from_json(table)
+
+    @property
+    def chats(self) -> list[ChatEntry]:
+        return [ChatEntry.from_json(row) for row in self.config.get("chats") or [] if isinstance(row, dict)]
+
+    @property
     def personas(self) -> list[str]:
         return list(self.config.get("personas", []))
 
     @property
     def participants(self) -> list[str]:
+        """Every person of the project (resolved), most active first."""
         return list(self.config.get("participants", []))
 
     @property
     def is_group(self) -> bool:
-        return bool(self.config.get("is_group"))
+        """The project is one group chat (what a single-chat view of it needs)."""
+        chats = self.chats
+        return len(chats) == 1 and chats[0].is_group
 
     @property
     def chat_name(self) -> str | None:
-        return self.config.get("chat_name")
+        """The title of the project's only chat (None with several)."""
+        chats = self.chats
+        return chats[0].title if len(chats) == 1 else None
 
     @property
     def language(self) -> LanguageReport | None:
@@ -150,11 +180,31 @@ class Project:
     def counts(self) -> dict:
         return dict(self.config.get("counts", {}))
 
-    # -- paths (shortcuts to ``files``) -----------------------------------------------------
-    @property
-    def messages_path(self) -> Path:
-        return self.files.messages
+    def chat(self, ref: str) -> ChatEntry:
+        """A chat by id or title (the name matcher: case and surrounding spaces forgiven)."""
+        chats = self.chats
+        by_id = [c for c in chats if c.id == ref]
+        if by_id:
+            return by_id[0]
+        ids = matching_names(ref, [c.id for c in chats])
+        titles = matching_names(ref, [c.title for c in chats])
+        found = [c for c in chats if c.id in ids] or [c for c in chats if c.title in titles]
+        if len(found) == 1:
+            return found[0]
+        shown = ", ".join(f"{c.id} ({c.title})" for c in chats)
+        what = "matches several chats" if found else "is not a chat of this project"
+        raise ProjectError(f"{ref!r} {what}", f"chats of {self.name!r}: {shown}")
 
+    def people_in(self, chat: ChatEntry) -> list[str]:
+        """The people (resolved) who write in ``chat``, most active first."""
+        people = self.people
+        return list(dict.fromkeys(people.resolve(n) for n in chat.participants))
+
+    def chats_of(self, person: str) -> list[ChatEntry]:
+        """The chats ``person`` (resolved) writes in."""
+        return [c for c in self.chats if person in self.people_in(c)]
+
+    # -- paths (shortcuts to ``files``) -----------------------------------------------------
     @property
     def dataset_dir(self) -> Path:
         return self.files.dataset_dir
@@ -188,24 +238,58 @@ class Project:
         return self.files.models_dir
 
     # -- data ----------------------------------------------------------------------------
-    def messages(self) -> list[Message]:
+    def raw_messages(self, chat_id: str) -> list[Message]:
+        """One chat's messages, names as the export spells them."""
+        path = self.files.chat(chat_id).messages
         try:
-            return [Message.from_json(row) for row in atomic.read_jsonl(self.messages_path)]
+            return [Message.from_json(row) for row in atomic.read_jsonl(path)]
         except FileNotFoundError:
-            raise ProjectError(f"project {self.name!r} has no messages.jsonl", "re-import the chat with --refresh") from None
+            raise ProjectError(f"project {self.name!r}: chat {chat_id!r} has no messages.jsonl",
+                               "remove the chat (`wachat chats P --remove CHAT`) and add it again") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProjectError(f"project {self.name!r}: messages.jsonl is damaged ({exc})",
+            raise ProjectError(f"project {self.name!r}: chat {chat_id!r} messages.jsonl is damaged ({exc})",
                                "re-import the chat with --refresh") from None
+
+    def messages(self, chat: str | None = None) -> list[Message]:
+        """The messages of one chat (id or title), or of every chat one chat after the other,
+        each author resolved to the person they are. (Sessions are per chat: :meth:`sessions`.)"""
+        people = self.people
+        chats = [self.chat(chat)] if chat is not None else self.chats
+        return [m for c in chats for m in resolve_messages(self.raw_messages(c.id), people)]
+
+    def chat_data(self, chat: str | None = None) -> list[ChatData]:
+        """What building the dataset needs, per chat (all chats, or the one named)."""
+        people = self.people
+        chats = [self.chat(chat)] if chat is not None else self.chats
+        return [ChatData(c, resolve_messages(self.raw_messages(c.id), people), resolved_participants(c, people))
+                for c in chats]
+
+    def sessions(self, chat: str) -> list[Session]:
+        """One chat's sessions (people resolved), cut by the project's session gap."""
+        options = self.options
+        return split_sessions(self.messages(chat), options.session_gap_minutes, options.media)
+
+    def turn_taking(self, chat: str | None = None):
+        """Who answers whom, bursts and pace (:mod:`~wachat_tui.core.turntaking`): in one chat,
+        or over all chats (None)."""
+        from .turntaking import merge, turn_taking
+
+        chats = [self.chat(chat)] if chat is not None else self.chats
+        return merge(turn_taking(self.sessions(c.id)) for c in chats)
 
     def pairs(self) -> list[Pair]:
         """The review pairs of the current dataset (``dataset/pairs.jsonl``)."""
         try:
-            return [Pair.from_json(row) for row in atomic.read_jsonl(self.files.pairs)]
+            pairs = [Pair.from_json(row) for row in atomic.read_jsonl(self.files.pairs)]
         except FileNotFoundError:
             return []
         except (ValueError, KeyError, TypeError) as exc:
             raise ProjectError(f"project {self.name!r}: pairs.jsonl is damaged ({exc})",
                                "rebuild it: wachat import … --refresh") from None
+        chats = self.chats
+        if len(chats) == 1 and any(not p.chat_id for p in pairs):   # made before pairs named their chat
+            pairs = [p if p.chat_id else p._replace(chat_id=chats[0].id) for p in pairs]
+        return pairs
 
     def exclusions(self) -> list[str]:
         try:
@@ -227,57 +311,121 @@ class Project:
             atomic.write_json(self.files.exclusions, {"pairs": merged})
             return self.rebuild(exclusions=merged)  # exclusions.json is renamed at the end of the block
 
-    def build(self, options: DatasetOptions | None = None) -> DatasetResult:
-        """Build the dataset in memory (nothing written): what the TUI previews."""
-        return build_dataset(self.messages(), self.me, options or self.options, self.exclusions(),
-                             chat_name=self.chat_name, participants=self.participants)
+    def chosen_personas(self, options: DatasetOptions | None = None) -> list[str]:
+        """Whom the model learns to play: the option's people (resolved), else the defaults."""
+        options = options or self.options
+        people = self.people
+        if options.personas:
+            return list(dict.fromkeys(people.find_person(p, "person") for p in options.personas))
+        return default_personas(self.me, self.chats, people)
 
-    def rebuild(self, options: DatasetOptions | None = None, exclusions: list[str] | None = None) -> DatasetResult:
-        """Rebuild the dataset files (with new options if given); keeps exclusions. One writer at
-        a time, and the dataset files and project.json are replaced together."""
+    def build(self, options: DatasetOptions | None = None, *,
+              exclusions: list[str] | None = None) -> DatasetResult:
+        """Build the dataset in memory (nothing written): what the TUI previews."""
+        options = (options or self.options).validate()
+        return build_chats_dataset(self.chat_data(), self.me, self.chosen_personas(options), options,
+                                   self.exclusions() if exclusions is None else exclusions)
+
+    def rebuild(self, options: DatasetOptions | None = None, *, restyle: bool = False,
+                exclusions: list[str] | None = None) -> DatasetResult:
+        """Rebuild the dataset files (with new options if given); keeps exclusions (``exclusions``:
+        the list being saved in the same transaction). ``restyle``: the messages or the people
+        changed, so the style document is stale. One writer at a time, and the dataset files and
+        project.json are replaced together."""
         options = (options or self.options).validate()
         with project_lock(self.files, "rebuilding the dataset"), atomic.transaction(self.files.journal):
             before = self.options
-            messages = self.messages()
-            result = build_dataset(messages, self.me, options,
-                                   self.exclusions() if exclusions is None else exclusions,
-                                   chat_name=self.chat_name, participants=self.participants)
-            _write_outputs(self.files, messages, result)
-            if _style_inputs(options) != _style_inputs(before):
+            result = self.build(options, exclusions=exclusions)
+            _write_outputs(self.files, result)
+            if restyle or _style_inputs(options) != _style_inputs(before):
                 self.files.stats.unlink(missing_ok=True)
-            self.config.update({
-                "options": options.to_dict(),
-                "personas": result.personas,
-                "counts": report_counts(result.report),
-                "updated": _now(),
-            })
+            self.config.update(project_summary(self.chats, result, options))
             atomic.write_json(self.files.project_json, self.config)
         self.last_result = result
         return result
 
     def stats(self) -> dict:
         """The style document: computed on first use and kept in stats.json (it only changes
-        with the messages, the session gap and the media option); the chat section's
-        training-set sizes are the project's current counts."""
-        from .stats import chat_counts, compute_stats
+        with the messages, the people, the session gap and the media option); the chat
+        section's training-set sizes are the project's current counts. ``chats`` holds the
+        same document per chat."""
+        from .stats import chat_counts, project_stats
 
         try:
             doc = _read_object(self.files.stats)
+            if "chats" not in doc:
+                raise FileNotFoundError  # a document from before per-chat stats: make it again
         except (FileNotFoundError, WachatError):
             with project_lock(self.files, "writing the style document"):  # from the messages it was made of
                 options = self.options
-                messages = self.messages()
-                sessions = split_sessions(messages, options.session_gap_minutes, options.media)
-                doc = compute_stats(messages, sessions, gap_minutes=options.session_gap_minutes, me=self.me)
+                doc = project_stats(self.chat_data(), self.me, options.session_gap_minutes, options.media)
                 atomic.write_json(self.files.stats, doc)
         chat = doc.get("chat")
         if isinstance(chat, dict) and self.counts:
             chat.update(chat_counts(self.counts))
             chat["personas"] = self.personas
+        for entry in self.chats:
+            section = (doc.get("chats") or {}).get(entry.id, {}).get("chat")
+            if isinstance(section, dict) and entry.counts:
+                section.update(chat_counts(entry.counts))
         return doc
+
+    # -- people ------------------------------------------------------------------------
+    def set_alias(self, name: str, person: str) -> tuple[str, str]:
+        """``name`` (a person, or one of the names a person appears under) is ``person`` from
+        now on; the dataset and the style document are made again. Returns ``(was, now)``."""
+        people = self.people
+        was, now = people.alias(name, person)
+        self._save_people(people, me=now if was == self.me else self.me)
+        return was, now
+
+    def unalias(self, name: str) -> str:
+        """``name`` is a person of their own again."""
+        people = self.people
+        person = people.unalias(name)
+        self._save_people(people, me=self.me)
+        return person
+
+    def _save_people(self, people: People, me: str) -> None:
+        for chat in self.chats:
+            where = chat.title or chat.id
+            if people.resolve(chat.me) != me:
+                raise ProjectError(f"{chat.me!r} is you in chat {where!r}: it stays {me}",
+                                   "you are one person in every chat")
+            mine = [n for n in chat.participants if people.resolve(n) == me]
+            if len(mine) > 1:
+                raise ProjectError(f"{' and '.join(mine)} would both be you in chat {where!r}",
+                                   "you are one person in every chat")
+        self.config["people"] = people.to_json()
+        self.config["me"] = me
+        options = self.options
+        if options.personas:   # a persona merged into another person is that person now
+            kept = [people.resolve(p) for p in options.personas if people.person_of(p) is not None]
+            options.personas = list(dict.fromkeys(kept)) or None
+            self.config["options"] = options.to_dict()
+        self.rebuild(restyle=True)
 
     def __repr__(self) -> str:
         return f"Project({self.name!r})"
+
+
+def project_summary(chats: list[ChatEntry], result: DatasetResult, options: DatasetOptions) -> dict:
+    """The keys of project.json that follow from a dataset build."""
+    per_chat = result.report.get("chats") or {}
+    rows = []
+    for chat in chats:
+        chat.counts = per_chat.get(chat.id, chat.counts)
+        rows.append(chat.to_json())
+    return {
+        "chats": rows,
+        "options": options.to_dict(),
+        "personas": result.personas,
+        "participants": result.participants,
+        "is_group": len(chats) == 1 and chats[0].is_group,
+        "chat_name": chats[0].title if len(chats) == 1 else None,
+        "counts": report_counts(result.report),
+        "updated": _now(),
+    }
 
 
 def _style_inputs(options: DatasetOptions) -> tuple:
@@ -288,151 +436,65 @@ def _style_inputs(options: DatasetOptions) -> tuple:
 # ---------------------------------------------------------------------- writing
 
 
-def _write_outputs(files: ProjectFiles, messages: list[Message], result: DatasetResult,
-                   write_messages: bool = False) -> None:
-    """The dataset files (and the messages, for an import)."""
+def _write_outputs(files: ProjectFiles, result: DatasetResult,
+                   messages: dict[str, list[Message]] | None = None) -> None:
+    """The dataset files (and, for an import, each new chat's messages)."""
     paths.ensure_private_dir(files.dir)
     paths.ensure_private_dir(files.dataset_dir)
-    if write_messages:
-        atomic.write_lines(files.messages, (m.to_json_line() for m in messages))
+    for chat_id, chat_messages in (messages or {}).items():
+        paths.ensure_private_dir(files.chats_dir)
+        paths.ensure_private_dir(files.chat(chat_id).dir)
+        atomic.write_lines(files.chat(chat_id).messages, (m.to_json_line() for m in chat_messages))
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
     atomic.write_lines(files.pairs, (p.to_json_line() for p in result.pairs))
 
 
-def import_export(path: str | Path, me: str, name: str | None = None,
-                  options: DatasetOptions | None = None, refresh: bool = False) -> Project:
-    """Import a WhatsApp export as a project (or return the existing one for the same file).
-
-    Importing the file a project was made from again changes nothing unless ``refresh`` is
-    true; a refresh re-parses the file, keeps the exclusions made in review and, when no
-    ``options`` are given, the project's options.
-    """
-    from .parse import parse_export
-
-    path = Path(path)
-    if not path.is_file():
-        raise ProjectError(f"no such file: {path}", "give the path of a WhatsApp .txt or .zip export")
-    if name is not None:
-        validate_name(name)
-    sha = file_sha256(path)
-
-    existing: Project | None = None
-    if name is not None and Project.exists(name):
-        existing = Project.open(name)
-    elif name is None:
-        existing = next((p for p in Project.list() if p.config.get("source", {}).get("sha256") == sha), None)
-
-    if existing is not None and not refresh:
-        same_file = existing.config.get("source", {}).get("sha256") == sha
-        if same_file:
-            set_last_project(existing.name)
-            existing.unchanged = True
-            return existing
-        raise ProjectError(f"project {existing.name!r} already exists for a different export",
-                           "add --refresh to replace its messages with this file, or choose another --project name")
-
-    parsed = parse_export(path)
-    info = parsed.info
-    participants = list(info.participants)
-    if not participants:
-        raise ProjectError(f"{path.name} has no messages from anyone", "export the chat again from WhatsApp")
-    me = resolve_name(me, participants)
-    if options is None:
-        options = existing.options if existing is not None else DatasetOptions()
-    options.validate()
-    if options.personas:
-        options.personas = [resolve_name(p, participants, "personas") for p in options.personas]
-
-    if name is None:
-        name = existing.name if existing is not None else _unique_name(slugify(info.chat_name or path.stem))
-    messages = list(parsed.messages)
-    exclusions = existing.exclusions() if existing is not None else []
-    result = build_dataset(messages, me, options, exclusions, chat_name=info.chat_name, participants=participants)
-    now = _now()
-    config = {
-        "name": name,
-        "created": existing.config.get("created", now) if existing is not None else now,
-        "updated": now,
-        "source": {"file": str(path.resolve()), "sha256": sha, "size": path.stat().st_size},
-        "me": me,
-        "personas": result.personas,
-        "participants": participants,
-        "is_group": len(participants) > 2,
-        "chat_name": info.chat_name,
-        "parse": {
-            "platform": info.platform,
-            "date_order": info.date_order,
-            "time_format": info.time_format,
-            "encoding": info.encoding,
-            "chat_file": info.chat_file,
-            "unparsed": len(info.unparsed),
-            "counts_by_kind": dict(info.counts_by_kind),
-            "counts_by_author": dict(info.counts_by_author),
-        },
-        "options": options.to_dict(),
-        "counts": report_counts(result.report),
-        "language": detect_language(messages).to_dict(),
-    }
-
-    root = paths.ensure_private_dir(paths.projects_dir())
-    final = root / name
-    if existing is None:
-        # assemble in a hidden folder, then rename: a failed import leaves nothing behind
-        _sweep_interrupted_imports(root)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".importing", dir=root))
-        try:
-            tmp.chmod(0o700)
-            files = ProjectFiles(tmp)
-            _write_outputs(files, messages, result, write_messages=True)
-            atomic.write_json(files.exclusions, {"pairs": []})
-            atomic.write_json(files.project_json, config)
-            if final.exists():
-                # a folder without project.json (an interrupted, older import): replace it
-                if ProjectFiles(final).is_project():
-                    raise ProjectError(f"project {name!r} already exists", "choose another --project name")
-                shutil.rmtree(final)
-            try:
-                tmp.rename(final)
-            except OSError:  # another import created it meanwhile
-                raise ProjectError(f"project {name!r} already exists", "choose another --project name") from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    else:
-        files = ProjectFiles(final)
-        # one writer; every file replaced together (a kill leaves the old project or the new one)
-        with project_lock(files, f"importing {path.name}"), atomic.transaction(files.journal):
-            current = existing.exclusions()
-            if current != exclusions:  # one was saved while this import parsed: build with it
-                result = build_dataset(messages, me, options, current, chat_name=info.chat_name,
-                                       participants=participants)
-                config.update(personas=result.personas, counts=report_counts(result.report))
-            _write_outputs(files, messages, result, write_messages=True)
-            files.stats.unlink(missing_ok=True)      # new messages: the style document is stale
-            if not files.exclusions.exists():
-                atomic.write_json(files.exclusions, {"pairs": []})
-            atomic.write_json(files.project_json, config)
-    set_last_project(name)
-    project = Project(final, config)
-    project.last_result = result
-    return project
+# ---------------------------------------------------------------------- the old layout
 
 
-_IMPORTING_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[^.]+\.importing$")
+def migrate(files: ProjectFiles, config: dict) -> dict:
+    """``config`` in the current shape; a project of the one-chat layout is moved into it
+    (messages into ``chats/<id>/``, ``project.json`` rewritten, the old file removed last)."""
+    if "chats" in config:
+        if files.legacy_messages.exists() and all(files.chat(str(c.get("id"))).messages.exists()
+                                                  for c in config["chats"] if isinstance(c, dict)):
+            files.legacy_messages.unlink()      # a move interrupted after project.json was written
+        return config
+    if "me" not in config or not files.legacy_messages.exists():
+        return config     # nothing to move (a bare project.json, e.g. runs copied from elsewhere)
+    participants = [str(p) for p in config.get("participants") or []]
+    me = str(config["me"])
+    partner = next((p for p in participants if p != me), "")
+    title = config.get("chat_name") or partner or files.name
+    chat = ChatEntry(id=new_chat_id(title, []), platform="whatsapp", title=title,
+                     is_group=bool(config.get("is_group")),
+                     source={**(config.get("source") or {}), "chat": ""}, participants=participants,
+                     me=me, parse=dict(config.get("parse") or {}), counts=dict(config.get("counts") or {}),
+                     added=str(config.get("created") or ""))
+    target = files.chat(chat.id).messages
+    paths.ensure_private_dir(files.chats_dir)
+    with open(files.legacy_messages, "rb") as src, atomic.atomic_open(target, "wb") as out:
+        shutil.copyfileobj(src, out)
+    new = {k: v for k, v in config.items() if k not in ("source", "parse")}
+    new.update({"format": FORMAT, "people": {p: [p] for p in participants}, "chats": [chat.to_json()]})
+    atomic.write_json(files.project_json, new)
+    files.legacy_messages.unlink()
+    return new
 
 
-def _sweep_interrupted_imports(root: Path) -> None:
-    """Remove the half-assembled folders of imports whose process is gone (killed mid-import)."""
-    from .layout import pid_alive
-
-    for folder in root.glob(".*.importing"):
-        m = _IMPORTING_RE.match(folder.name)
-        if m and folder.is_dir() and not pid_alive(int(m.group("pid"))):
-            shutil.rmtree(folder, ignore_errors=True)
+# ---------------------------------------------------------------------- importing
 
 
-def _unique_name(base: str) -> str:
+def import_export(path: str | Path, me: str | None = None, name: str | None = None,
+                  options: DatasetOptions | None = None, refresh: bool = False, **more) -> Project:
+    """Import an export as a project, or add it to one (see :func:`.importing.import_export`)."""
+    from .importing import import_export as run
+
+    return run(path, me, name, options, refresh, **more)
+
+
+def unique_name(base: str) -> str:
     base = base[:56]
     if not Project.exists(base):
         return base

@@ -2,7 +2,7 @@
 typed); JSON in the parse contract.
 
 Training samples are not a record type here: a sample is a row of ``dataset/train.jsonl`` —
-``{"id", "persona", "session", "partners", "chat", "messages"}``, each message
+``{"id", "persona", "session", "partners", "chat", "chat_id", "messages"}``, each message
 ``{"role", "content", "train", "pair"}`` — read as it is by ``datasets`` and the trainer
 (see :mod:`wachat_tui.core.dataset`).
 """
@@ -136,6 +136,8 @@ class Pair(NamedTuple):
     reply: str
     """The reply as trained on (tags, redaction)."""
     excluded: bool = False
+    chat_id: str = ""
+    """The id of the project's chat the reply was written in ("" outside a project)."""
 
     def to_json(self) -> dict:
         return {
@@ -147,6 +149,7 @@ class Pair(NamedTuple):
             "context": [{"author": u.author, "text": u.text} for u in self.context],
             "reply": self.reply,
             "excluded": self.excluded,
+            "chat_id": self.chat_id,
         }
 
     def to_json_line(self) -> str:
@@ -157,7 +160,8 @@ class Pair(NamedTuple):
         return (f'{{"id": {_json_str(self.id)}, "persona": {_json_str(self.persona)}, '
                 f'"session": {int(self.session)}, "split": {_json_str(self.split)}, '
                 f'"time": "{self.time.isoformat(timespec="seconds")}", "context": [{context}], '
-                f'"reply": {_json_str(self.reply)}, "excluded": {"true" if self.excluded else "false"}}}')
+                f'"reply": {_json_str(self.reply)}, "excluded": {"true" if self.excluded else "false"}, '
+                f'"chat_id": {_json_str(self.chat_id)}}}')
 
     @classmethod
     def from_json(cls, row: dict) -> "Pair":
@@ -171,4 +175,5 @@ class Pair(NamedTuple):
                           for c in row.get("context") or ()),
             reply=str(row.get("reply", "")),
             excluded=bool(row.get("excluded", False)),
+            chat_id=str(row.get("chat_id") or ""),
         )

@@ -62,10 +62,11 @@ class _Persona:
     """What every sample of one persona shares: the prompt, the budgets, the row id stem."""
 
     def __init__(self, name: str, participants: list[str], chat_name: str | None, is_group: bool,
-                 budget: int):
+                 budget: int, platform: str = "whatsapp"):
         self.name = name
         self.partners = [p for p in participants if p != name]
-        self.system = system_prompt(name, self.partners, chat_name if is_group else None)
+        self.system = system_prompt(name, self.partners, chat_name if is_group else None, platform,
+                                    group=is_group)
         self.system_tokens = _tokens(self.system)
         room = max(32, budget - self.system_tokens)
         self.max_user_chars = int(room * 0.6 * CHARS_PER_TOKEN)
@@ -82,13 +83,15 @@ class SampleBuilder:
     """Accumulates the samples, pairs and counts of a dataset, one session at a time."""
 
     def __init__(self, options: "DatasetOptions", participants: list[str], personas: list[str],
-                 chat_name: str | None, excluded_ids: set[str]):
+                 chat_name: str | None, excluded_ids: set[str], *, is_group: bool | None = None,
+                 platform: str = "whatsapp", chat_id: str | None = None):
         self.options = options
         self.chat_name = chat_name
-        self.is_group = len(participants) > 2
+        self.chat_id = chat_id
+        self.is_group = len(participants) > 2 if is_group is None else is_group
         self.excluded_ids = excluded_ids
-        self.personas = [_Persona(p, participants, chat_name, self.is_group, options.max_context_tokens)
-                         for p in personas]
+        self.personas = [_Persona(p, participants, chat_name, self.is_group, options.max_context_tokens,
+                                  platform) for p in personas]
         self.train: list[dict] = []
         self.validation: list[dict] = []
         self.pairs: list[Pair] = []
@@ -228,7 +231,7 @@ class SampleBuilder:
                         excluded = pid in excluded_ids
                         self.pairs.append(_new_pair(Pair, (pid, persona.name, s_index, split, e.turns[0].start,
                                                            tuple(context[-PAIR_CONTEXT_TURNS:]), e.content,
-                                                           excluded)))
+                                                           excluded, self.chat_id or "")))
                         counts["excluded" if excluded else split] += 1
                 for t in e.turns:
                     context.append(t.said)
@@ -236,5 +239,5 @@ class SampleBuilder:
                 continue
             rows.append({"id": f"s{s_index}-{persona.slug}-w{w_no}", "persona": persona.name,
                          "session": s_index, "partners": persona.partners, "chat": self.chat_name,
-                         "messages": msgs})
+                         "chat_id": self.chat_id, "messages": msgs})
             self.tokens[split] += tokens

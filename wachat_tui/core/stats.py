@@ -315,3 +315,30 @@ def compute_stats(
         chat.update(dataset_chat_counts(report))
         chat["personas"] = report.get("personas")
     return {"chat": chat, "people": people}
+
+
+def project_stats(chats: Sequence, me: str, gap_minutes: float = 60, media: str = "tag") -> dict:
+    """The style document of a project: :func:`compute_stats` over all its chats (each person
+    once, resolved), and under ``"chats"`` the same document per chat id, with the chat's
+    setting and its turn-taking (:func:`~wachat_tui.core.turntaking.turn_taking`).
+    ``chats`` are :class:`~wachat_tui.core.chats.ChatData` (messages resolved to people)."""
+    from .dataset import split_sessions
+    from .turntaking import turn_taking
+
+    all_messages: list[Message] = []
+    all_sessions: list[Session] = []
+    per_chat: dict[str, dict] = {}
+    for chat in chats:
+        sessions = split_sessions(chat.messages, gap_minutes, media)
+        doc = compute_stats(chat.messages, sessions, gap_minutes=gap_minutes, me=me)
+        entry = chat.entry
+        doc["chat"].update({"id": entry.id, "title": entry.title, "platform": entry.platform,
+                            "is_group": entry.is_group})
+        doc["turn_taking"] = turn_taking(sessions).to_json()
+        per_chat[entry.id] = doc
+        all_messages.extend(chat.messages)
+        all_sessions.extend(sessions)
+    doc = compute_stats(all_messages, all_sessions, gap_minutes=gap_minutes, me=me)
+    doc["chat"]["chats"] = len(per_chat)
+    doc["chats"] = per_chat
+    return doc

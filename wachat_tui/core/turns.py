@@ -24,6 +24,7 @@ MEDIA_TAGS: dict[str | None, str] = {
     "sticker": "<sticker>",
     "gif": "<gif>",
     "document": "<document>",
+    "forwarded": "<forwarded>",
     None: "<media>",
 }
 KIND_TAGS = {

@@ -65,7 +65,7 @@ def persona_messages(case: Case) -> list[dict]:
     """System prompt + the context seen from the persona's side (the training format)."""
     from ..chat.prompt import role_messages
 
-    system = {"role": "system", "content": system_prompt(case.persona, case.partners, case.chat)}
+    system = {"role": "system", "content": system_prompt(case.persona, case.partners, case.chat, case.platform)}
     return [system] + role_messages(history_lines(case), case.persona, case.partners)
 
 
@@ -113,7 +113,8 @@ class GGUFBackend:
         # before it (the chat reuses the cache across turns of one conversation, not across
         # unrelated ones). The prompts are short, so this costs little.
         self._engine.reset()
-        text = self._engine.reply(history_lines(case), case.persona, list(case.partners), chat_name=case.chat)
+        text = self._engine.reply(history_lines(case), case.persona, list(case.partners), chat_name=case.chat,
+                                  platform=case.platform)
         self.last_ran_on = self._engine.last_stats.stop_reason == "other_speaker"
         return text
 

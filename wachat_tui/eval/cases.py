@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -43,6 +43,20 @@ class Case:
     """The group's name (``None`` for a 1:1 chat)."""
     session: int = 0
     split: str = VALIDATION
+    chat_id: str = ""
+    """The project's chat the turn was written in (the eval reports per chat)."""
+    platform: str = "whatsapp"
+    """The chat's messenger (the persona prompt names it)."""
+
+
+@dataclass(frozen=True)
+class ChatSetting:
+    """What the persona prompt of a case says about its chat: who else is in it, the group's
+    name, the messenger (from ``project.json``'s ``chats``, people resolved)."""
+
+    people: tuple[str, ...]
+    title: str | None
+    platform: str = "whatsapp"
 
 
 @dataclass(frozen=True)
@@ -74,14 +88,19 @@ class EvalData:
 
 
 # --------------------------------------------------------------------------- the adapter
-def case_from_pair_row(row: dict, participants: Sequence[str], chat: str | None) -> Case:
+def case_from_pair_row(row: dict, participants: Sequence[str], chat: str | None,
+                       settings: dict[str, ChatSetting] | None = None) -> Case:
     """THE adapter from a ``pairs.jsonl`` row (``{id, persona, session, split, time,
-    context: [{author, text}], reply, excluded}``) to a :class:`Case`.
+    context: [{author, text}], reply, excluded, chat_id}``) to a :class:`Case`.
 
     Rows that carry ``partners``/``chat`` themselves (the restructured dataset) win over the
-    project-wide values.
+    project-wide values; a row's ``chat_id`` picks its chat's setting from ``settings``.
     """
     persona = str(row["persona"])
+    chat_id = str(row.get("chat_id") or "")
+    setting = (settings or {}).get(chat_id)
+    if setting is not None:
+        participants, chat = setting.people, setting.title
     partners = row.get("partners")
     if partners is None:
         partners = [p for p in participants if p != persona]
@@ -94,6 +113,8 @@ def case_from_pair_row(row: dict, participants: Sequence[str], chat: str | None)
         chat=row.get("chat", chat),
         session=int(row.get("session") or 0),
         split=str(row.get("split") or TRAIN),
+        chat_id=chat_id,
+        platform=setting.platform if setting is not None else "whatsapp",
     )
 
 
@@ -142,13 +163,35 @@ def load_eval_data(project_dir: Path | ProjectFiles, pairs: Path | None = None) 
     participants = [str(p) for p in meta.get("participants") or []]
     personas = [str(p) for p in meta.get("personas") or []]
     chat = meta.get("chat_name") if meta.get("is_group") else None
+    settings = chat_settings(meta)
     rows = _read_rows(pairs if pairs is not None else files.pairs)
     excluded = {str(row.get("id")) for row in rows if row.get("excluded")}
-    cases = [case_from_pair_row(row, participants, chat) for row in rows]
+    cases = [case_from_pair_row(row, participants, chat, settings) for row in rows]
+    if len(settings) == 1:   # a one-chat project's pairs made before they named their chat
+        only = next(iter(settings))
+        cases = [c if c.chat_id else replace(c, chat_id=only) for c in cases]
     held, turns = split_cases(cases, excluded)
     if not personas:
         personas = sorted({c.persona for c in cases})
     return EvalData(tuple(personas), tuple(participants), chat, tuple(held), tuple(turns))
+
+
+def chat_settings(meta: dict) -> dict[str, ChatSetting]:
+    """Each chat's setting from ``project.json`` (its participants resolved through ``people``)."""
+    from ..core.people import People
+
+    try:
+        people = People.from_json(meta.get("people"))
+    except WachatError:
+        people = People()
+    out = {}
+    for chat in meta.get("chats") or ():
+        if not isinstance(chat, dict) or not chat.get("id"):
+            continue
+        names = tuple(dict.fromkeys(people.resolve(str(n)) for n in chat.get("participants") or ()))
+        title = chat.get("title") if chat.get("is_group") else None
+        out[str(chat["id"])] = ChatSetting(names, title, str(chat.get("platform") or "whatsapp"))
+    return out
 
 
 def _read_rows(path: Path) -> list[dict]:

@@ -7,6 +7,7 @@ returns a :class:`~wachat_tui.eval.report.FidelityReport`. The yardsticks it sco
 project's real train turns by :func:`build_yardsticks` and may be passed in again (the
 estimate during training reuses them).
 
+Per chat (a project with several): the same overall numbers over each chat's cases alone.
 How persona numbers become overall numbers: accuracy, floor and ceiling are averaged over
 personas (each persona counts the same, as the cases are balanced); fidelity is then
 computed from those means; style distance is the mean of the personas' distances (style is
@@ -191,6 +192,22 @@ def score(cases: Sequence[Case], replies: dict[str, tuple[list[str], list[bool]]
     return _scores(overall_sources, chance), per_persona, leaks
 
 
+def score_by_chat(cases: Sequence[Case], replies: dict[str, tuple[list[str], list[bool]]], yard: Yardsticks
+                  ) -> dict[str, Scores]:
+    """The overall scores of each chat's cases (a project with several chats; else empty):
+    how well the model keeps each relationship's register (my sister vs. the group)."""
+    cases = list(cases)
+    chat_ids = list(dict.fromkeys(c.chat_id for c in cases if c.chat_id))
+    if len(chat_ids) < 2:
+        return {}
+    out = {}
+    for chat_id in chat_ids:
+        keep = [i for i, c in enumerate(cases) if c.chat_id == chat_id]
+        subset = {name: ([texts[i] for i in keep], [cut[i] for i in keep]) for name, (texts, cut) in replies.items()}
+        out[chat_id] = score([cases[i] for i in keep], subset, yard)[0]
+    return out
+
+
 # --------------------------------------------------------------------------- the whole measure
 def measure(data: EvalData, candidate: Backend, *, base: Backend | None = None, cap: int | None = DEFAULT_CAP,
             seed: int = 0, cases: Sequence[Case] | None = None, yardsticks: Yardsticks | None = None,
@@ -210,6 +227,7 @@ def measure(data: EvalData, candidate: Backend, *, base: Backend | None = None, 
         replies[name] = generate_replies(backend, chosen, name, progress)
         seconds[name] = round(time.perf_counter() - t0, 1)
     overall, personas, leaks = score(chosen, replies, yard)
+    chats = score_by_chat(chosen, replies, yard)
     examples = [Example(c.id, c.persona, c.context[-3:], c.reply,
                         replies[BASE][0][i] if BASE in replies else None, replies[CANDIDATE][0][i])
                 for i, c in enumerate(chosen[:n_examples])]
@@ -224,4 +242,5 @@ def measure(data: EvalData, candidate: Backend, *, base: Backend | None = None, 
         "generation_seconds": seconds, "seconds": round(time.perf_counter() - started, 1),
         "real_only": isinstance(candidate, RealBackend),
     }
-    return FidelityReport(overall, personas, examples, leaks, yard.attributor.describe(), settings, notes)
+    return FidelityReport(overall, personas, examples, leaks, yard.attributor.describe(), settings, notes,
+                          chats=chats)

@@ -49,6 +49,16 @@ def _headline_table(report: FidelityReport) -> Table:
     return table
 
 
+def _chats_table(report: FidelityReport) -> Table:
+    table = Table(title="fidelity per chat (each relationship's register)", title_justify="left")
+    for col in ("chat", "fidelity", "base", "accuracy", "style dist.", "n"):
+        table.add_column(col, justify="left" if col == "chat" else "right")
+    for chat_id, s in report.chats.items():
+        table.add_row(_safe(chat_id, 24), _num(s.fidelity), _num(s.base_fidelity), _pct(s.accuracy),
+                      _num(s.style_distance), str(s.n))
+    return table
+
+
 def _style_value(key: str, style: dict | None) -> str:
     if not style:
         return "–"
@@ -140,6 +150,8 @@ def render_report(report: FidelityReport) -> RenderableType:
                 f"classifier over {len(report.classifier.get('classes', []))} people "
                 f"(chance {_pct(report.overall.chance)})")
     parts: list[RenderableType] = [head, _headline_table(report)]
+    if report.chats:
+        parts.append(_chats_table(report))
     parts += [_style_table(name, s) for name, s in report.personas.items()]
     parts.append(_degeneration_table(report))
     parts += _warnings(report)

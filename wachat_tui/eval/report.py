@@ -149,11 +149,14 @@ class FidelityReport:
     classifier: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    chats: dict[str, Scores] = field(default_factory=dict)
+    """The overall scores of each chat of the project (empty for a one-chat project)."""
 
     def to_json(self) -> dict:
         return {
             "overall": self.overall.to_json(),
             "personas": {name: s.to_json() for name, s in self.personas.items()},
+            "chats": {chat_id: s.to_json() for chat_id, s in self.chats.items()},
             "examples": [e.to_json() for e in self.examples],
             "leaks": [leak.to_json() for leak in self.leaks],
             "classifier": self.classifier,
@@ -171,7 +174,8 @@ class FidelityReport:
                 examples=[Example.from_json(e) for e in doc.get("examples") or ()],
                 leaks=[Leak.from_json(x) for x in doc.get("leaks") or ()],
                 classifier=dict(doc.get("classifier") or {}), settings=dict(doc.get("settings") or {}),
-                notes=[str(n) for n in doc.get("notes") or ()])
+                notes=[str(n) for n in doc.get("notes") or ()],
+                chats={str(k): Scores.from_json(v) for k, v in (doc.get("chats") or {}).items()})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise WachatError(f"the fidelity report is damaged ({exc.__class__.__name__}: {exc})",
                               "measure again with `wachat eval`") from None

@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Literal
 
 from ..errors import ModelError

@@ -38,11 +38,15 @@ def default_output(source: ExportSource, quant: str) -> Path:
 
 
 def persona_prompts(source: ExportSource) -> dict[str, str]:
-    """{persona: system prompt} — the exact prompts training used."""
+    """{persona: system prompt} — the exact prompts training used (with several chats: the
+    prompt of the chat the persona wrote most in)."""
     from ..core.prompt import system_prompt
 
-    chat_name = source.project.get("chat_name") if source.is_group else None
-    return {p: system_prompt(p, source.partners_of(p), chat_name) for p in source.personas}
+    prompts = {}
+    for persona in source.personas:
+        partners, chat_name, platform = source.setting_of(persona)
+        prompts[persona] = system_prompt(persona, partners, chat_name, platform)
+    return prompts
 
 
 def run_fidelity(source: ExportSource) -> dict | None:

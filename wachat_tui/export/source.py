@@ -59,6 +59,29 @@ class ExportSource:
     def partners_of(self, persona: str) -> list[str]:
         return [p for p in self.participants if p != persona]
 
+    def setting_of(self, persona: str) -> tuple[list[str], str | None, str]:
+        """``(partners, group name or None, platform)`` of the chat ``persona`` wrote most in
+        (a project with several chats); the project-wide values for a project of one chat."""
+        from ..core.people import People
+
+        chats = [c for c in self.project.get("chats") or [] if isinstance(c, dict)]
+        if len(chats) < 2:
+            return (self.partners_of(persona), self.project.get("chat_name") if self.is_group else None,
+                    str((chats[0].get("platform") if chats else None) or "whatsapp"))
+        try:
+            people = People.from_json(self.project.get("people"))
+        except ProjectError:
+            people = People()
+
+        def written(chat: dict) -> int:
+            counts = (chat.get("parse") or {}).get("counts_by_author") or {}
+            return sum(n for name, n in counts.items() if people.resolve(name) == persona)
+
+        best = max(chats, key=written)
+        members = list(dict.fromkeys(people.resolve(str(n)) for n in best.get("participants") or []))
+        return ([m for m in members if m != persona], best.get("title") if best.get("is_group") else None,
+                str(best.get("platform") or "whatsapp"))
+
     def default_persona(self) -> str | None:
         if self.me and self.me in self.personas:
             return self.me

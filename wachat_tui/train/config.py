@@ -80,12 +80,14 @@ BATCHING: tuple[str, ...] = get_args(Batching)
 DEVICES: tuple[str, ...] = get_args(Device)
 
 
-def flag(name: str | None = None, *aliases: str, metavar: str | None = None, switches: bool = False) -> dict:
+def flag(name: str | None = None, *aliases: str, metavar: str | None = None, switches: bool = False,
+         repeat: bool = False) -> dict:
     """Field metadata for the generated command-line option (see :mod:`.flags`).
 
-    ``switches``: an enumeration offered as one flag per value (``--lora`` / ``--qlora``).
+    ``switches``: an enumeration offered as one flag per value (``--lora`` / ``--qlora``);
+    ``repeat``: a tuple given one value per flag (``--persona A --persona B``).
     """
-    return {"flag": name, "aliases": aliases, "metavar": metavar, "switches": switches}
+    return {"flag": name, "aliases": aliases, "metavar": metavar, "switches": switches, "repeat": repeat}
 
 
 class ConfigError(WachatError):
@@ -123,6 +125,10 @@ class TrainConfig:
 
     dropout: float = 0.05
     """Dropout on the LoRA input (default 0.05)."""
+
+    personas: tuple[str, ...] | None = field(default=None, metadata=flag("--persona", metavar="NAME", repeat=True))
+    """Train only these personas (repeatable: --persona Lisa --persona Alex), on their samples from
+    every chat of the project. Default: every persona of the project's dataset."""
 
     target_modules: tuple[str, ...] | None = field(default=None, metadata=flag(metavar="NAME"))
     """Layers that get adapters, by name (e.g. ``q_proj v_proj``). Default: every linear
@@ -224,21 +230,24 @@ class TrainConfig:
         unknown = set(clean) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-        if "target_modules" in clean:
-            clean["target_modules"] = tuple(clean["target_modules"])
+        for name in ("target_modules", "personas"):
+            if name in clean:
+                clean[name] = tuple(clean[name])
         return replace(base, **clean)
 
     @classmethod
     def from_dict(cls, row: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in row.items() if k in known}
-        if data.get("target_modules") is not None:
-            data["target_modules"] = tuple(data["target_modules"])
+        for name in ("target_modules", "personas"):
+            if data.get(name) is not None:
+                data[name] = tuple(data[name])
         return cls(**data)
 
     def to_dict(self) -> dict:
         row = asdict(self)
         row["target_modules"] = list(self.target_modules) if self.target_modules is not None else None
+        row["personas"] = list(self.personas) if self.personas is not None else None
         return row
 
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
@@ -307,6 +316,8 @@ class TrainConfig:
             bad(f"LoRA alpha must be positive, got {self.alpha}")
         if not (0 <= self.dropout < 1):
             bad(f"LoRA dropout must be in [0, 1), got {self.dropout}")
+        if self.personas is not None and not [p for p in self.personas if isinstance(p, str) and p.strip()]:
+            bad("no persona given", "leave --persona out to train every persona of the project")
         if self.target_modules is not None and not [t for t in self.target_modules if t.strip()]:
             bad("no LoRA target modules given", "leave --target-modules out to adapt every linear projection")
         if self.lr_scheduler not in SCHEDULERS:

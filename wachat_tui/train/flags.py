@@ -99,6 +99,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, title: str = "training
             group.add_argument(name, *aliases, choices=list(typing.get_args(kind)), **common)
         elif kind is bool:
             group.add_argument(name, *aliases, action=argparse.BooleanOptionalAction, **common)
+        elif typing.get_origin(kind) is tuple and meta.get("repeat"):
+            group.add_argument(name, *aliases, action="append", type=str, **common)
         elif typing.get_origin(kind) is tuple:
             group.add_argument(name, *aliases, nargs="+", type=str, **common)
         elif kind in (int, float, str):
@@ -118,5 +120,5 @@ def config_overrides(args: argparse.Namespace) -> dict[str, object]:
         if f.name == "target_modules":
             # "q_proj,v_proj" and "q_proj v_proj" both work
             value = tuple(part for item in value for part in item.replace(",", " ").split())
-        out[f.name] = value
+        out[f.name] = tuple(value) if isinstance(value, list) else value
     return out

@@ -127,6 +127,7 @@ class TrainingJob:
         """The fidelity estimate run at each evaluation (main process only; None when off)."""
         self._participants: list[str] = []
         self._language: str | None = None  # the chat's main language: picks the default base
+        self._people: dict = {}
 
     # ------------------------------------------------------------------ the whole run
     def run(self) -> int:
@@ -159,6 +160,7 @@ class TrainingJob:
         self._participants = list(info.get("participants") or [])
         language = info.get("language")
         self._language = language.get("primary") if isinstance(language, dict) else None
+        self._people = info.get("people") if isinstance(info.get("people"), dict) else {}
         if self.resume:
             self._reopen()
         else:
@@ -244,6 +246,11 @@ class TrainingJob:
                 "import a chat where the persona writes replies (see `wachat pairs P`), "
                 "or include excluded pairs again")
         rec = self.progress.record
+        if self.config.personas:
+            chosen = self._chosen_personas(train_rows)
+            train_rows = [r for r in train_rows if r.get("persona") in chosen]
+            validation_rows = [r for r in validation_rows if r.get("persona") in chosen]
+            rec.personas = chosen
         if not rec.personas:
             seen: dict[str, int] = {}
             for r in train_rows:
@@ -251,6 +258,24 @@ class TrainingJob:
                     seen[r["persona"]] = seen.get(r["persona"], 0) + 1
             rec.personas = sorted(seen, key=lambda k: -seen[k])
         return train_rows, validation_rows
+
+    def _chosen_personas(self, rows: list[dict]) -> list[str]:
+        """The ``--persona`` names as the dataset spells them (any name a person appears under
+        works: "Pete" is Peter); DatasetError naming the personas when one has no samples."""
+        from ..core.names import find_name
+        from ..core.people import People
+
+        people = People.from_json(self._people)
+        available = list(dict.fromkeys(r["persona"] for r in rows if r.get("persona")))
+        chosen = []
+        for name in self.config.personas or ():
+            person = find_name(people.resolve(name), available) or find_name(name, available)
+            if person is None:
+                raise chat_data.DatasetError(
+                    f"{name!r} has no training samples in this project",
+                    f"personas with samples: {', '.join(available) or 'none'}")
+            chosen.append(person)
+        return list(dict.fromkeys(chosen))
 
     def _snapshot_dataset(self) -> None:
         """Copy the project's train/validation samples into the run, once: a dataset rebuilt

@@ -21,13 +21,13 @@ class ProjectOpened(Message):
 
 
 class ExportParsed(Message):
-    """A WhatsApp export was parsed for the import preview."""
+    """An export was read for the import preview: ``parsed`` is its chats (core.sources.ChatSource)."""
 
     def __init__(self, path: str, parsed: Any, language: Any = None) -> None:
         super().__init__()
         self.path = path
         self.parsed = parsed
-        self.language = language  # core.language.LanguageReport of its messages
+        self.language = language  # core.language.LanguageReport of all its messages
 
 
 class ExportParseFailed(Message):

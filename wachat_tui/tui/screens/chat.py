@@ -1,4 +1,5 @@
-"""Chat pane: talk with the model as one side, swap sides, or let it play both (simulation).
+"""Chat pane: talk with the model as one side, swap sides, or let it play both (simulation) —
+any people of the project, in any of its chats' settings or a new one (ctrl+o picks).
 
 The pane only draws a :class:`~wachat_tui.chat.session.Conversation` and forwards keys to it:
 the conversation holds the lines, the sides and the saved history. Generation runs in a
@@ -28,6 +29,7 @@ from ..messages import GenerationEnded, ModelLoaded, ReplyCompleted, ReplyStream
 from ..util import one_line
 from ..widgets.bubble import ChatHeader, ChatTurn, DaySeparator
 from .base import PaneScreen
+from .chat_people import ChatPeople
 
 STREAM_INTERVAL_S = 0.05
 SIMULATION_MAX_TURNS = 40
@@ -49,12 +51,14 @@ class _ChatCloser:
         self.screen.shutdown()
 
 
-class ChatScreen(PaneScreen):
+class ChatScreen(ChatPeople, PaneScreen):
     MODE = "chat"
     #: sampling settings for the engine (None: the engine's defaults)
     sampling = None
     MAIN_FOCUS = "#conversation"
     BINDINGS = [
+        Binding("ctrl+o", "pick", "People", priority=True,
+                tooltip="Pick who the model plays, who you are, the setting, and who a simulation is between"),
         Binding("ctrl+t", "swap", "Swap sides", priority=True,
                 tooltip="Play the other person; the model takes your side (history kept)"),
         Binding("ctrl+g", "simulate", "Simulate", priority=True,
@@ -85,6 +89,11 @@ class ChatScreen(PaneScreen):
         self._step_once = False
         self._engine_lock = threading.Lock()
         self._streaming: dict[int, ChatTurn] = {}
+        self.pick = None
+        """The people and setting picked (:class:`~wachat_tui.tui.screens.pick.ChatPick`)."""
+        self.setting = None
+        """Where the conversation takes place (:class:`~wachat_tui.core.setting.Setting`)."""
+        self._turn_taking: dict = {}
 
     # -- what the conversation and the model lookup hold ----------------------------------
     @property
@@ -131,14 +140,17 @@ class ChatScreen(PaneScreen):
             return
         from ...chat.session import Conversation
         from ...chat.store import ChatStore
+        from .pick import ChatPick
 
         people = [p for p in (project.personas or []) if p]
         me = project.me or (people[0] if people else "me")
         others = [p for p in people if p != me] or [p for p in (project.participants or []) if p != me]
-        participants, model_plays = [me, *others], (others[0] if others else "them")
+        model_plays = others[0] if others else "them"
+        self.pick = ChatPick(model_plays, me, None, [me, model_plays])
+        self._turn_taking = {}
+        participants = self._settle(project, [me, model_plays], None)
         self._find_model(project)
-        options = {"chat_name": project.chat_name if project.is_group else None,
-                   "model_name": self.chat_model.name if self.chat_model else ""}
+        options = self._conversation_options()
         try:
             self.store = ChatStore(project.dir)
             self.conversation = Conversation.resume(self.store, participants, me, model_plays, **options)
@@ -235,6 +247,8 @@ class ChatScreen(PaneScreen):
             mode.append("\n")
         mode.append("you are ", style="dim")
         mode.append(safe(self.you), style="bold")
+        if self.setting is not None:
+            mode.append(f" · {safe(self.setting.label())}", style="dim")
         header.detail = mode
         self.refresh_bindings()
         composer = self.query_one("#composer", Input)
@@ -435,6 +449,12 @@ class ChatScreen(PaneScreen):
         if self.chat_model is None:
             self.notify("No model yet: export one on pane 4.", severity="warning")
             return
+        between = list(self.pick.between) if self.pick and len(self.pick.between) >= 2 else []
+        if between and not set(between) <= set(self.conversation.participants):
+            # people who are not in this conversation: a new one, in their setting
+            from dataclasses import replace
+
+            self._start_conversation(replace(self.pick, you=between[0], model_plays=between[1]), between)
         self.busy = True
         self.simulating = True
         self.sim_paused = False
@@ -459,8 +479,16 @@ class ChatScreen(PaneScreen):
     def _simulate_worker(self) -> None:
         try:
             from ...chat.simulate import Simulation
+            from ...core.turntaking import Tempo
 
-            sim = Simulation(self._engine(), self.conversation)
+            pick = self.pick
+            between = [p for p in (pick.between if pick else []) if p in self.conversation.participants]
+            personas = between if len(between) >= 2 else None
+            sim = Simulation(self._engine(), self.conversation, personas,
+                             turn_taking=self._setting_turn_taking(personas or [self.you, self.model_plays]),
+                             tempo=Tempo() if pick and pick.tempo else None,
+                             on_typing=lambda who, seconds: self.app.call_from_thread(
+                                 self._update_header, f"{who} is typing…"))
             turns = 0
             while not self._stop.is_set() and turns < SIMULATION_MAX_TURNS:
                 while not self._gate.wait(0.1):

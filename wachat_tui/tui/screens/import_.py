@@ -1,4 +1,6 @@
-"""Import pane: pick an export, see what was detected, pick "me", set options, create."""
+"""Import pane: pick an export (WhatsApp or Telegram), see what was detected, pick "me", set
+options, create a project — or add the chat to the open project, see its chats and people, and
+map a name to a person (aliases)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,13 +23,14 @@ from ...errors import WachatError
 from ..messages import DatasetPreviewed, ExportParsed, ExportParseFailed, ProjectImported, TaskFailed
 from ..util import one_line, plural, short_path
 from ..widgets.charts import hbar
+from ..widgets.project_people import ProjectPeople
 from .base import ConfirmScreen, PaneScreen
 
-EXPORT_SUFFIXES = (".txt", ".zip")
+EXPORT_SUFFIXES = (".txt", ".zip", ".json")
 
 
 class ExportTree(DirectoryTree):
-    """A directory tree showing folders and WhatsApp export candidates only."""
+    """A directory tree showing folders and export candidates (WhatsApp .txt/.zip, Telegram .json) only."""
 
     def process_label(self, label) -> Text:
         # file names are untrusted (an export is named after the chat): never raw to the terminal
@@ -51,6 +54,8 @@ class ImportScreen(PaneScreen):
         Binding("ctrl+l", "focus_path", "Path", tooltip="Type or paste the path of an export"),
         Binding("ctrl+s", "create_project", "Create project",
                 tooltip="Create (or refresh) the project from this export"),
+        Binding("ctrl+a", "add_chat", "Add to project",
+                tooltip="Add this chat to the open project (the same chat twice changes nothing)"),
         Binding("m", "focus_me", "Pick me", tooltip="Choose which participant you are"),
     ]
 
@@ -58,14 +63,18 @@ class ImportScreen(PaneScreen):
         super().__init__()
         self.path: Path | None = None
         self.parsed = None
+        """The (first) chat of the export picked: a :class:`~wachat_tui.core.sources.ChatSource`."""
+        self.sources: list = []
+        """Every chat of the export (a full Telegram export has several)."""
         self.me: str | None = None
         self._preview_token = 0
 
     def compose_pane(self) -> ComposeResult:
         with Horizontal(id="import-body"):
             with Vertical(id="import-left", classes="panel") as left:
-                left.border_title = "WhatsApp export"
-                yield Input(placeholder="paste a path to a .txt or .zip, Enter", id="path", compact=True)
+                left.border_title = "Chat export"
+                yield Input(placeholder="paste a path to a .txt, .zip or result.json, Enter", id="path",
+                            compact=True)
                 open_file = getattr(self.app, "open_file", None)
                 root = Path(open_file).parent if open_file is not None else Path.cwd()
                 yield ExportTree(root if str(root) else Path("."), id="export-tree")
@@ -98,6 +107,8 @@ class ImportScreen(PaneScreen):
                 yield Static("", id="dataset-preview")
                 yield Button("Create project  ctrl+s", id="create", variant="primary", disabled=True,
                              compact=True)
+                yield Button("Add to this project  ctrl+a", id="add-chat", disabled=True, compact=True)
+                yield ProjectPeople(id="project-people-panel")
 
     def on_mount(self) -> None:
         self.query_one("#import-busy").display = False
@@ -110,7 +121,21 @@ class ImportScreen(PaneScreen):
             self.load_file(open_file)
 
     def project_changed(self, project) -> None:
-        pass  # the import pane works on files, not on the open project
+        self.query_one(ProjectPeople).show(project)
+        self._update_add_button()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "add_chat":
+            return self.project is not None      # nothing to add to: the key is not offered
+        return True
+
+    def _update_add_button(self) -> None:
+        button = self.query_one("#add-chat", Button)
+        button.display = self.project is not None
+        button.disabled = self.parsed is None or self.project is None
+        if self.project is not None:
+            button.label = f"Add to “{self.project.name}”  ctrl+a"
 
     # -- picking a file ------------------------------------------------------------------
     def action_focus_path(self) -> None:
@@ -141,8 +166,10 @@ class ImportScreen(PaneScreen):
     def load_file(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
         self.parsed = None
+        self.sources = []
         self.me = None
         self.query_one("#create", Button).disabled = True
+        self._update_add_button()
         self.query_one("#import-busy").display = True
         self.query_one("#detect", Static).update(Text(f"Reading {safe(self.path.name)}…", style="italic"))
         self._parse(self.path)
@@ -151,14 +178,14 @@ class ImportScreen(PaneScreen):
     def _parse(self, path: Path) -> None:
         try:
             from ...core.language import detect_language
-            from ...core.parse import parse_export
+            from ...core.sources import read_chats
 
-            parsed = parse_export(path)
-            language = detect_language(parsed.messages)
+            sources = read_chats(path)
+            language = detect_language(m for s in sources for m in s.messages)
         except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             self.post_message(ExportParseFailed(str(path), one_line(exc)))
             return
-        self.post_message(ExportParsed(str(path), parsed, language))
+        self.post_message(ExportParsed(str(path), sources, language))
 
     def on_export_parse_failed(self, message: ExportParseFailed) -> None:
         self.query_one("#import-busy").display = False
@@ -171,9 +198,11 @@ class ImportScreen(PaneScreen):
         if self.path is None or str(self.path) != message.path:
             return
         self.query_one("#import-busy").display = False
-        self.parsed = message.parsed
+        self.sources = list(message.parsed)
+        self.parsed = self.sources[0]
         info = self.parsed.info
         self.query_one("#detect", Static).update(self._detection_table(info, self.parsed.messages, message.language))
+        self._update_add_button()
         unparsed = list(getattr(info, "unparsed", []) or [])
         un = self.query_one("#unparsed", Static)
         if unparsed:
@@ -196,7 +225,7 @@ class ImportScreen(PaneScreen):
         # default project name: the chat's name or the file's stem
         name_input = self.query_one("#project-name", Input)
         existing = self._existing_project_for(message.path)
-        name_input.value = existing or slugify(info.chat_name or Path(message.path).stem)
+        name_input.value = existing or slugify(self.parsed.title or Path(message.path).stem)
         guess = self._guess_me(info.participants)
         if guess is not None:
             options.highlighted = info.participants.index(guess)
@@ -212,18 +241,23 @@ class ImportScreen(PaneScreen):
             from ...core.project import Project
 
             for p in Project.list():
-                src = (p.config.get("source") or {}).get("file")
-                if src and Path(src).resolve() == Path(path).resolve():
-                    return p.name
+                for chat in p.chats:
+                    src = chat.source.get("file")
+                    if src and Path(src).resolve() == Path(path).resolve():
+                        return p.name
         except (WachatError, OSError):
             return None
         return None
 
     def _guess_me(self, participants: list[str]) -> str | None:
+        """You, when the open project knows you under one of these names, or the export says."""
         project = self.project
-        if project is not None and project.me in participants:
-            return project.me
-        return None
+        if project is not None:
+            mine = [n for n in participants if project.people.person_of(n) == project.me]
+            if len(mine) == 1:
+                return mine[0]
+        source_me = getattr(self.parsed, "me", None)
+        return source_me if source_me in participants else None
 
     def _detection_table(self, info, messages, language=None) -> Table:
         table = Table.grid(padding=(0, 2))
@@ -242,13 +276,13 @@ class ImportScreen(PaneScreen):
         locale = getattr(info, "locale", None)
         table.add_row("File", safe_text(name, "bold"), "Platform",
                       str(info.platform).capitalize() + (f" · {locale}" if locale else ""))
-        table.add_row("Chat", safe_text(info.chat_name or "—"), "Dates", fmt)
+        table.add_row("Chat", safe_text(self._chat_title()), "Dates", fmt)
         table.add_row("Span", span, "Encoding", str(info.encoding))
         table.add_row("Records", Text(f"{len(messages):,}", style="bold"), "", "")
         if language is not None:
             from ...train.config import default_base, describe_base
 
-            table.add_row("Language", Text(language.summary, style="bold"), "Base",
+            table.add_row("Language", safe_text(language.summary, "bold"), "Base",
                           describe_base(default_base(language.primary)))
         top = max(kinds.values(), default=1)
         items = sorted(kinds.items(), key=lambda kv: -kv[1])
@@ -260,6 +294,14 @@ class ImportScreen(PaneScreen):
                 row.append("")
             table.add_row(*row)
         return table
+
+    def _chat_title(self) -> str:
+        if len(self.sources) > 1:
+            return f"{len(self.sources)} chats: " + ", ".join(s.title or "?" for s in self.sources[:4])
+        source = self.parsed
+        if source is None or not source.title:
+            return "—"
+        return source.title + (" (group)" if source.is_group else "")
 
     # -- picking "me" and the options → live preview --------------------------------------
     @on(OptionList.OptionSelected, "#participants")
@@ -388,9 +430,68 @@ class ImportScreen(PaneScreen):
         self.notify(f"Project “{project.name}” ready — you are {project.me}.", title="Imported")
         self.app.open_project(project, mode="review")
 
+    # -- adding to the open project, people -----------------------------------------------
+    @on(Button.Pressed, "#add-chat")
+    def _add_pressed(self) -> None:
+        self.action_add_chat()
+
+    def action_add_chat(self) -> None:
+        if self.project is None:
+            self.notify("Open a project first (0), or create one with ctrl+s.", severity="warning")
+            return
+        if self.path is None or self.parsed is None:
+            self.notify("Pick an export first.", severity="warning")
+            return
+        self.query_one("#import-busy").display = True
+        self.query_one("#add-chat", Button).disabled = True
+        self._add(self.path, self.me, self.project.name)
+
+    @work(thread=True, exclusive=True, group="import")
+    def _add(self, path: Path, me: str | None, name: str) -> None:
+        try:
+            from ...core.project import import_export
+
+            project = import_export(path, me, name=name, add=True)
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
+            self.post_message(TaskFailed("adding the chat", one_line(exc)))
+            return
+        self.app.call_from_thread(self._added, project)
+
+    def _added(self, project) -> None:
+        self.query_one("#import-busy").display = False
+        if project.unchanged:
+            self.notify(f"“{project.name}” already holds this chat; nothing changed.")
+        else:
+            titles = ", ".join(c.title or c.id for c in project.added)
+            self.notify(f"Added {titles} to “{project.name}”. Same person under another name? "
+                        "Map it below (NAME=PERSON).", title="Chat added")
+        self.app.open_project(project)
+
+    @on(ProjectPeople.AliasEntered)
+    def _alias_entered(self, message: ProjectPeople.AliasEntered) -> None:
+        if self.project is not None:
+            self._set_alias(self.project, message.name, message.person)
+
+    @work(thread=True, exclusive=True, group="alias")
+    def _set_alias(self, project, name: str, person: str) -> None:
+        try:
+            from ...core.project import Project
+
+            project.set_alias(name, person)
+            fresh = Project.open(project.name)
+        except Exception as exc:  # worker boundary: any failure is shown, never kills the app
+            self.post_message(TaskFailed("mapping the name", one_line(exc)))
+            return
+        self.app.call_from_thread(self._aliased, fresh, name, person)
+
+    def _aliased(self, project, name: str, person: str) -> None:
+        self.notify(f"{name} is {project.people.resolve(name)} now; the dataset was rebuilt.")
+        self.app.open_project(project)
+
     def on_task_failed(self, message: TaskFailed) -> None:
         self.query_one("#import-busy").display = False
         self.query_one("#create", Button).disabled = self.me is None
+        self._update_add_button()
         self.notify(message.error, title=f"{message.what.capitalize()} failed", severity="error")
 
 

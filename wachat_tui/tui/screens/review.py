@@ -1,4 +1,5 @@
-"""Review pane: the context → reply pairs (search, filter, jump, exclude) and style cards."""
+"""Review pane: the context → reply pairs (search, filter by persona and chat, jump, exclude) and
+style cards (the whole project, or one chat)."""
 from __future__ import annotations
 
 import threading
@@ -31,6 +32,7 @@ class ReviewScreen(PaneScreen):
                 tooltip="Exclude the highlighted pair from training (or include it again)"),
         Binding("slash", "search", "Search", tooltip="Search contexts and replies"),
         Binding("f", "cycle_persona", "Persona", tooltip="Show the pairs of one persona, or all"),
+        Binding("c", "cycle_chat", "Chat", show=False, tooltip="Show the pairs (and style) of one chat, or all"),
         Binding("g", "goto_session", "Session", show=False, tooltip="Jump to a session number"),
         Binding("s", "toggle_stats", "Stats", tooltip="Switch between the pairs and the style cards"),
         Binding("o", "edit_options", "Options", show=False,
@@ -43,7 +45,9 @@ class ReviewScreen(PaneScreen):
         super().__init__()
         self.rows: list[PairRow] = []
         self._preview_token = 0
-        self._messages_cache = None
+        self._chats_cache = None
+        self._stats = None
+        self._lengths: dict = {}
         self._exclusion_lock = threading.Lock()
 
     def compose_pane(self) -> ComposeResult:
@@ -53,6 +57,8 @@ class ReviewScreen(PaneScreen):
                     yield Label("🔍", classes="toolbar-icon")
                     yield Input(placeholder="search contexts and replies  (/)", id="search", compact=True)
                     yield Select([("all people", ALL)], value=ALL, allow_blank=False, id="persona",
+                                 compact=True)
+                    yield Select([("all chats", ALL)], value=ALL, allow_blank=False, id="chat-filter",
                                  compact=True)
                     yield Input(placeholder="session # (g)", id="session", type="integer", compact=True)
                 with Horizontal(id="review-options", classes="toolbar"):
@@ -78,7 +84,7 @@ class ReviewScreen(PaneScreen):
     def project_changed(self, project) -> None:
         self.query_one("#review-empty").display = project is None
         self.query_one("#review-switcher").display = project is not None
-        self._messages_cache = None
+        self._chats_cache = None
         if project is None:
             return
         opts = project.options
@@ -86,6 +92,12 @@ class ReviewScreen(PaneScreen):
         persona = self.query_one("#persona", Select)
         persona.set_options([("all people", ALL)] + [(safe_text(p), p) for p in project.personas or []])
         persona.value = ALL
+        chats = project.chats
+        chat = self.query_one("#chat-filter", Select)
+        with self.prevent(Select.Changed):
+            chat.set_options([("all chats", ALL)] + [(c.title or c.id, c.id) for c in chats])
+            chat.value = ALL
+        chat.display = len(chats) > 1
         self.query_one("#pair-count", Static).update(Text("Loading pairs…", style="italic"))
         self._load(project)
 
@@ -117,8 +129,9 @@ class ReviewScreen(PaneScreen):
         if project is not self.project:
             return
         self.rows = rows
+        self._stats, self._lengths = stats, lengths
         self.apply_filter()
-        self._show_stats(stats, lengths)
+        self._show_stats()
         self.query_one(PairTable).focus()
 
     def on_task_failed(self, message: TaskFailed) -> None:
@@ -128,8 +141,10 @@ class ReviewScreen(PaneScreen):
     def apply_filter(self) -> None:
         needle = self.query_one("#search", Input).value.strip()
         persona = self.query_one("#persona", Select).value
+        chat = self.chat_filter
         rows = [r for r in self.rows
-                if (persona in (ALL, Select.BLANK) or r.persona == persona) and r.matches(needle)]
+                if (persona in (ALL, Select.BLANK) or r.persona == persona)
+                and (chat is None or r.chat_id == chat) and r.matches(needle)]
         self.query_one(PairTable).show(rows)
         self._update_count(len(rows))
         self._show_detail()
@@ -155,10 +170,22 @@ class ReviewScreen(PaneScreen):
     def _search_changed(self) -> None:
         self.apply_filter()
 
+    @property
+    def chat_filter(self) -> str | None:
+        """The chat whose pairs and style are shown (None: all)."""
+        value = self.query_one("#chat-filter", Select).value
+        return None if value in (ALL, Select.BLANK) else str(value)
+
     @on(Select.Changed, "#persona")
     def _persona_changed(self) -> None:
         if self.rows:
             self.apply_filter()
+
+    @on(Select.Changed, "#chat-filter")
+    def _chat_changed(self) -> None:
+        if self.rows:
+            self.apply_filter()
+        self._show_stats()
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
@@ -243,6 +270,15 @@ class ReviewScreen(PaneScreen):
             i = 0
         select.value = values[(i + 1) % len(values)]
 
+    def action_cycle_chat(self) -> None:
+        select = self.query_one("#chat-filter", Select)
+        values = [ALL] + [c.id for c in (self.project.chats if self.project else [])]
+        try:
+            i = values.index(select.value)
+        except ValueError:
+            i = 0
+        select.value = values[(i + 1) % len(values)]
+
     def action_toggle_stats(self) -> None:
         switcher = self.query_one(ContentSwitcher)
         switcher.current = "stats-view" if switcher.current == "pairs-view" else "pairs-view"
@@ -256,9 +292,14 @@ class ReviewScreen(PaneScreen):
         self.query_one("#r-gap", Input).focus()
 
     # -- stats ----------------------------------------------------------------------------
-    def _show_stats(self, stats, lengths: dict) -> None:
+    def _show_stats(self) -> None:
         cards = self.query_one("#cards", HorizontalScroll)
         cards.remove_children()
+        stats, lengths = self._stats, self._lengths
+        chat = self.chat_filter
+        if isinstance(stats, dict) and chat is not None:
+            stats = (stats.get("chats") or {}).get(chat)
+            lengths = {}      # the length charts are the whole project's
         if not isinstance(stats, dict):
             self.query_one("#chat-summary", Static).update(Text("No stats yet.", style="italic"))
             return
@@ -307,13 +348,13 @@ class ReviewScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="review-preview")
     def _preview(self, token: int, project, options) -> None:
         try:
-            from ...core.dataset import build_dataset
+            from ...core.chats import build_chats_dataset
 
-            if self._messages_cache is None:
-                self._messages_cache = list(project.messages())
+            if self._chats_cache is None:
+                self._chats_cache = project.chat_data()
             exclusions = [r.id for r in self.rows if r.excluded]
-            result = build_dataset(self._messages_cache, project.me, options, exclusions,
-                                   chat_name=project.chat_name, participants=project.participants)
+            result = build_chats_dataset(self._chats_cache, project.me, project.chosen_personas(options),
+                                         options, exclusions)
             report = dict(getattr(result, "report", {}) or {})
         except Exception as exc:  # worker boundary: any failure is shown, never kills the app
             report = {"error": one_line(exc)}

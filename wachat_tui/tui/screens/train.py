@@ -17,11 +17,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Input, Label, OptionList, ProgressBar, Select, Static
+from textual.widgets import Input, Label, OptionList, ProgressBar, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.layout import list_runs
-from ...display import safe
+from ...display import safe, safe_text
 from ...errors import WachatError
 from ...core import embedded
 from ...train.config import GPU_DEFAULT_BASE as TINYLLAMA
@@ -111,6 +111,8 @@ class TrainScreen(PaneScreen):
                         yield Input("", id=f"f-{name}", classes="form-input",
                                     type="number" if kind == "float" else "integer",
                                     placeholder="auto" if kind.endswith("?") else "", compact=True)
+                yield Label("Personas", classes="section-title", id="personas-title")
+                yield SelectionList(id="personas", compact=True)
                 yield Static("", id="plan-line")
                 yield Label("Runs", classes="section-title")
                 yield OptionList(id="runs")
@@ -195,6 +197,7 @@ class TrainScreen(PaneScreen):
 
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
     def _form_changed(self) -> None:
         self._update_plan()
         self._show_base_note()
@@ -242,6 +245,12 @@ class TrainScreen(PaneScreen):
             except ValueError:
                 raise WachatError(f"{label.lower()} must be a number, not {raw!r}") from None
             setattr(config, name, value)
+        personas = self.query_one("#personas", SelectionList)
+        ticked = list(personas.selected)
+        if personas.option_count > 1 and len(ticked) < personas.option_count:
+            if not ticked:
+                raise WachatError("tick at least one persona to train")
+            config.personas = tuple(ticked)
         return config.validate()
 
     # -- project & runs -------------------------------------------------------------------
@@ -252,6 +261,12 @@ class TrainScreen(PaneScreen):
             return
         if self.proc is None:
             self._follow_language()
+        personas = self.query_one("#personas", SelectionList)
+        with self.prevent(SelectionList.SelectedChanged):
+            personas.clear_options()
+            personas.add_options([(safe_text(p), p, True) for p in project.personas])
+        many = len(project.personas) > 1
+        personas.display = self.query_one("#personas-title").display = many
         self._update_plan()
         if self.proc is None:
             self._refresh_runs(show_latest=True)

@@ -23,11 +23,12 @@ class PairRow:
     context: list[tuple[str, str]]
     reply: str
     excluded: bool
+    chat_id: str = ""
 
     @classmethod
     def from_pair(cls, p: Pair) -> "PairRow":
         return cls(p.id, p.persona, p.session, p.split, p.time.isoformat(timespec="seconds"),
-                   [(u.author, u.text) for u in p.context], p.reply, p.excluded)
+                   [(u.author, u.text) for u in p.context], p.reply, p.excluded, p.chat_id)
 
     def matches(self, needle: str) -> bool:
         if not needle:
