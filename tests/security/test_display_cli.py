@@ -50,7 +50,13 @@ def test_human_readable_commands_show_placeholders_and_json_stays_exact(tmp_path
     listed = json.loads(run_wachat("projects", "--json", check=True).stdout)
     assert MALLORY in listed["participants"]
 
-    for proc in (parsed, imported, pairs, stats, projects):
+    people = run_wachat("people", "hostile", "--alias", f"{EVE}={MALLORY}", check=True)
+    assert_displayable(people.stdout)
+    assert "Mal␛]0;pwned␇lory" in people.stdout
+    chats = run_wachat("chats", "hostile", check=True)
+    assert_displayable(chats.stdout)
+
+    for proc in (parsed, imported, pairs, stats, projects, people, chats):
         assert_displayable(proc.stderr, expect_placeholder=False)
 
 

@@ -216,7 +216,7 @@ def run(args) -> int:
     try:
         store = None if args.no_save else ChatStore(project.dir)
         participants = list(setting.people)
-        options = {"store": store, "chat_name": setting.chat_name, "platform": setting.platform,
+        options = {"chat_name": setting.chat_name, "platform": setting.platform,
                    "model_name": model.name}
         if args.resume and store is not None:
             conversation = Conversation.resume(store, participants, me, persona, **options)

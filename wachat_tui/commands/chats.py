@@ -1,6 +1,8 @@
 """`wachat chats P [--remove CHAT]`: the chats a project holds; take one out again."""
 from __future__ import annotations
 
+from ..display import safe
+
 HELP = "list a project's chats, or --remove one (with its messages, pairs and stats)"
 
 
@@ -22,7 +24,7 @@ def run(args) -> int:
     set_last_project(project.name)
     if args.remove:
         removed = remove_chat(project, args.remove)
-        print(f"Removed chat {removed.label()} [{removed.id}] from project {project.name!r}.")
+        print(safe(f"Removed chat {removed.label()} [{removed.id}] from project {project.name!r}."))
         project = Project.open(project.name)
     people = project.people
     if args.json:
@@ -34,7 +36,7 @@ def run(args) -> int:
     for chat in project.chats:
         c = chat.counts
         names = ", ".join(dict.fromkeys(people.resolve(n) for n in chat.participants))
-        print(f"{chat.id:<20} {chat.label()}")
-        print(f"{'':<20} {names} · {c.get('messages', 0):,} messages · "
-              f"{c.get('pairs_train', 0):,}/{c.get('pairs_validation', 0):,} pairs train/val")
+        print(safe(f"{chat.id:<20} {chat.label()}"))
+        print(safe(f"{'':<20} {names} · {c.get('messages', 0):,} messages · "
+                   f"{c.get('pairs_train', 0):,}/{c.get('pairs_validation', 0):,} pairs train/val"))
     return 0

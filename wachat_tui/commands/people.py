@@ -1,6 +1,8 @@
 """`wachat people P [--alias "NAME=PERSON"] [--unalias NAME]`: who is who across a project's chats."""
 from __future__ import annotations
 
+from ..display import safe
+
 HELP = "list the people of a project and the names they appear under; map a name to a person"
 
 
@@ -27,9 +29,9 @@ def run(args) -> int:
         if not sep or not name.strip() or not person.strip():
             raise ProjectError(f"--alias {pair!r} is not NAME=PERSON", 'e.g. --alias "Lisa M=Lisa"')
         was, now = project.set_alias(name.strip(), person.strip())
-        print(f"{name.strip()} → {now}" + (f" (merged {was} into {now})" if was not in (now, name.strip()) else ""))
+        print(safe(f"{name.strip()} → {now}" + (f" (merged {was} into {now})" if was not in (now, name.strip()) else "")))
     for name in args.unalias:
-        print(f"{project.unalias(name)} is a person of their own again")
+        print(safe(f"{project.unalias(name)} is a person of their own again"))
     if args.json:
         print(json.dumps({"me": project.me, "people": project.people.to_json()}, ensure_ascii=False, indent=2))
         return 0
@@ -40,7 +42,7 @@ def run(args) -> int:
         where = [c.title or c.id for c in chats if person in {people.resolve(n) for n in c.participants}]
         marks = [m for m, on in (("you", person == project.me), ("persona", person in personas)) if on]
         aliases = [a for a in people.aliases(person) if a != person]
-        print(f"{person}" + (f" ({', '.join(marks)})" if marks else "")
-              + (f" — also {', '.join(aliases)}" if aliases else "")
-              + (f" — in {', '.join(where)}" if where else ""))
+        print(safe(f"{person}" + (f" ({', '.join(marks)})" if marks else "")
+                   + (f" — also {', '.join(aliases)}" if aliases else "")
+                   + (f" — in {', '.join(where)}" if where else "")))
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 import threading
 
+from ..display import safe
 from .chat import (LinePrinter, add_model_arguments, add_setting_argument, load_engine, match_person,
                    open_project, print_lines, sigint_sets)
 
@@ -87,12 +88,12 @@ def run(args) -> int:
                                     chat_name=setting.chat_name, platform=setting.platform,
                                     kind="simulation", model_name=model.name)
         conversation.record(seed_lines)  # real lines of the chat: nobody played them
-        typing = (lambda who, seconds: print(f"{who} is typing…", file=sys.stderr, flush=True)) \
+        typing = (lambda who, seconds: print(f"{safe(who)} is typing…", file=sys.stderr, flush=True)) \
             if args.tempo else None
         sim = Simulation(engine, conversation, talkers, opening=args.opening, seed=args.seed,
                          turn_taking=turn_taking, tempo=Tempo(speed=args.speed) if args.tempo else None,
                          on_typing=typing)
-        print(f"{' · '.join(talkers)} in {setting.label()} (model lines marked {MODEL_MARK.strip()})",
+        print(safe(f"{' · '.join(talkers)} in {setting.label()} (model lines marked {MODEL_MARK.strip()})"),
               file=sys.stderr)
         print_lines(conversation.lines)
         stop = threading.Event()
