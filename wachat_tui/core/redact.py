@@ -4,6 +4,8 @@
 URLs → ``<url>``, e-mail addresses → ``<email>``, card-like numbers (13–19 digits, plain or
 in groups) → ``<card>``, phone numbers (7–15 digits, ``+``/``00`` prefixes, spaces, dashes,
 parentheses) → ``<phone>``. Dates, times, prices and short numbers are left alone.
+``find_identifiers(text)`` lists the same identifiers with a normalised form (what the eval's
+leak check compares between training data and generated text).
 """
 from __future__ import annotations
 
@@ -67,3 +69,27 @@ def redact(text: str, counts: dict[str, int] | None = None) -> tuple[str, dict[s
     text = _EMAIL.sub(email, text)
     text = _NUMBER.sub(number, text)
     return text, counts
+
+
+def _normal_url(raw: str) -> str:
+    value = raw.rstrip(_URL_TRAIL).lower()
+    value = re.sub(r"^(?:https?://)?(?:www\.)?", "", value)
+    return value.rstrip("/")
+
+
+def find_identifiers(text: str) -> list[tuple[str, str, str]]:
+    """Phone numbers, cards, e-mails and URLs in ``text``: ``(kind, as written, normalised)``."""
+    found: list[tuple[str, str, str]] = []
+    for m in _URL.finditer(text):
+        found.append(("url", m.group(0).rstrip(_URL_TRAIL), _normal_url(m.group(0))))
+    rest = _URL.sub(" ", text)
+    for m in _EMAIL.finditer(rest):
+        found.append(("email", m.group(0), m.group(0).lower()))
+    rest = _EMAIL.sub(" ", rest)
+    for m in _NUMBER.finditer(rest):
+        kind = _classify_number(m.group(0))
+        if kind is not None:
+            digits = re.sub(r"\D", "", m.group(0))
+            # the same phone written +44 7700…, 0044 7700… or 07700…: compare the subscriber part
+            found.append((kind, m.group(0), digits[-9:] if kind == "phone" else digits))
+    return found

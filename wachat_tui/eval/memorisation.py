@@ -21,14 +21,13 @@ trailing slash for URLs); a generated reply leaks when it contains one of them.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 # core.redact's identifier patterns, so that "what a leak is" and "what redaction removes" agree.
 # (They are module-private there; a public finder in core/redact.py would be the cleaner hook.)
-from ..core.redact import _EMAIL, _NUMBER, _URL, _URL_TRAIL, _classify_number  # noqa: PLC2701
+from ..core.redact import find_identifiers
 from ..core.stats import words
 from .replies import ngrams, strip_media
 
@@ -103,31 +102,6 @@ class CopyIndex:
 
 
 # --------------------------------------------------------------------------- leaks
-IDENTIFIER_KINDS = ("phone", "email", "url", "card")
-
-
-def _normal_url(raw: str) -> str:
-    value = raw.rstrip(_URL_TRAIL).lower()
-    value = re.sub(r"^(?:https?://)?(?:www\.)?", "", value)
-    return value.rstrip("/")
-
-
-def find_identifiers(text: str) -> list[tuple[str, str, str]]:
-    """Phone numbers, cards, e-mails and URLs in ``text``: ``(kind, as written, normalised)``."""
-    found: list[tuple[str, str, str]] = []
-    for m in _URL.finditer(text):
-        found.append(("url", m.group(0).rstrip(_URL_TRAIL), _normal_url(m.group(0))))
-    rest = _URL.sub(" ", text)
-    for m in _EMAIL.finditer(rest):
-        found.append(("email", m.group(0), m.group(0).lower()))
-    rest = _EMAIL.sub(" ", rest)
-    for m in _NUMBER.finditer(rest):
-        kind = _classify_number(m.group(0))
-        if kind is not None:
-            digits = re.sub(r"\D", "", m.group(0))
-            # the same phone written +44 7700…, 0044 7700… or 07700…: compare the subscriber part
-            found.append((kind, m.group(0), digits[-9:] if kind == "phone" else digits))
-    return found
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..display import safe
+from ..errors import WachatError
 from .commands import ActionsProvider
 from .screens.base import PANES, ConfirmScreen
 from .screens.chat import ChatScreen
@@ -199,7 +200,7 @@ class WachatApp(App[int]):
         for name, closer in list(self._closers.items()):
             try:
                 closer.close()
-            except Exception:
+            except Exception:  # quitting: one job failing to close must not keep the others (or the app) open
                 pass
         self._closers.clear()
 
@@ -220,7 +221,7 @@ def run_app(project: Any = None, open_file: str | Path | None = None,
             from ..core.project import last_project
 
             project = last_project()
-        except Exception:
+        except (WachatError, OSError):  # an unreadable state file: start on the welcome screen
             project = None
     project = _resolve_project(project)
     app = WachatApp(project=project, open_file=open_file, start_mode=start_mode)

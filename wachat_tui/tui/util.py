@@ -6,11 +6,10 @@ from pathlib import Path
 
 def one_line(exc: BaseException) -> str:
     """A user-facing sentence for an exception (WachatError knows its own)."""
-    if hasattr(exc, "one_line"):
-        try:
-            return exc.one_line()
-        except Exception:
-            pass
+    from ..errors import WachatError
+
+    if isinstance(exc, WachatError):
+        return exc.one_line()
     text = str(exc) or type(exc).__name__
     if not isinstance(exc, (OSError, ValueError)):
         text = f"{type(exc).__name__}: {text}"

@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 
 from ...display import safe, safe_text
 
@@ -94,7 +95,7 @@ class PaneScreen(Screen):
         project = self.project
         try:
             bar = self.query_one(ModeBar)
-        except Exception:
+        except NoMatches:  # called before the pane is composed
             return
         if project is None:
             bar.set_project(Text("no project", style="dim italic"))
@@ -114,7 +115,7 @@ class PaneScreen(Screen):
             try:
                 self.query_one(self.MAIN_FOCUS).focus()
                 return
-            except Exception:
+            except NoMatches:  # the pane's main widget is not shown (e.g. no project open)
                 pass
         if isinstance(focused, (Input, TextArea)):
             self.set_focus(None)

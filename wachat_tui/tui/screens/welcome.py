@@ -11,6 +11,7 @@ from textual.widgets.option_list import Option
 
 from ..util import one_line as _one_line
 from ...display import safe
+from ...errors import WachatError
 from .base import PaneScreen
 
 LOGO = r"""
@@ -59,7 +60,7 @@ class WelcomeScreen(PaneScreen):
             from ...core.project import Project
 
             projects = list(Project.list())
-        except Exception:
+        except (WachatError, OSError):  # an unreadable projects folder: offer import and the demo
             projects = []
         if projects:
             options.add_option(None)
@@ -109,7 +110,7 @@ class WelcomeScreen(PaneScreen):
             from ...core.project import ensure_demo_project
 
             project = ensure_demo_project()
-        except Exception as exc:
+        except Exception as exc:  # worker boundary: any failure is shown on the welcome screen, never kills the app
             self.app.call_from_thread(self._demo_failed, _one_line(exc))
             return
         self.app.call_from_thread(self._demo_loaded, project)
