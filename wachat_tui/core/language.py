@@ -35,6 +35,10 @@ MIN_SHARE = 0.1
 """Languages with a smaller share of the letters are not reported."""
 MAX_CHUNKS = 600
 """At most this many chunks are classified, spread evenly over the chat (bounds the time)."""
+MAX_MESSAGES = 30_000
+"""At most this many text messages are read, spread evenly over the chat: 600 chunks of 300
+letters need far fewer, and cleaning every message of a 200k-message chat took longer than
+parsing it."""
 
 NAMES = {
     "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan", "cs": "Czech",
@@ -108,14 +112,17 @@ class LanguageReport:
                    letters=int(row.get("letters") or 0), source=str(row.get("source") or "messages"))
 
 
+_NOT_WORD = re.compile(r"[^\w'’ -]|[\d_]")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+
+
 def clean_text(text: str) -> str:
     """The words of a message: links, addresses, mentions, numbers, placeholders and emoji removed."""
-    text = _NOISE.sub(" ", text)
-    return "".join(ch if ch.isalpha() or ch in " '’-" else " " for ch in text)
+    return _NOT_WORD.sub(" ", _NOISE.sub(" ", text))
 
 
 def count_letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
+    return len(_NOT_LETTER.sub("", text))
 
 
 def script_share(text: str, script: str) -> float:
@@ -203,6 +210,9 @@ def detect_language(messages: Iterable[Message]) -> LanguageReport:
             texts.append((m.author, m.text))
         elif m.text:
             notices.append((None, m.text))
+    if len(texts) > MAX_MESSAGES:
+        step = len(texts) / MAX_MESSAGES
+        texts = [texts[int(i * step)] for i in range(MAX_MESSAGES)]
     chunks = _chunks(texts)
     letters = sum(n for _, n in chunks)
     if letters >= MIN_LETTERS:
