@@ -54,11 +54,12 @@ def base_licence(name: str | None) -> str | None:
     return HUB_LICENCES.get(name or "")
 
 
-def describe_base(name: str | None) -> str:
+def describe_base(name: str | None, short: bool = False) -> str:
     """``Gemma 3 270M (embedded:gemma3-270m) · licence: Gemma Terms of Use``: how a base is named
-    wherever the user picks one (a base wachat does not know gets "licence: see its model card")."""
+    wherever the user picks one (a base wachat does not know gets "licence: see its model card");
+    ``short`` leaves out the ``embedded:`` name (narrow columns)."""
     known = embedded.lookup(name)
-    label = f"{known.label} ({known.base_name})" if known is not None else str(name)
+    label = (known.label if short else f"{known.label} ({known.base_name})") if known is not None else str(name)
     return f"{label} · licence: {base_licence(name) or 'see its model card'}"
 
 

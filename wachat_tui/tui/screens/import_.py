@@ -283,7 +283,7 @@ class ImportScreen(PaneScreen):
             from ...train.config import default_base, describe_base
 
             table.add_row("Language", safe_text(language.summary, "bold"), "Base",
-                          describe_base(default_base(language.primary)))
+                          describe_base(default_base(language.primary), short=True))
         top = max(kinds.values(), default=1)
         items = sorted(kinds.items(), key=lambda kv: -kv[1])
         for i in range(0, len(items), 2):
