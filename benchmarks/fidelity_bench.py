@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/fidelity_bench.py --chat demo --samples 40 --max-steps 60
     .venv/bin/python benchmarks/fidelity_bench.py --train lr=1e-4 --train rank=8     # TrainConfig fields
     .venv/bin/python benchmarks/fidelity_bench.py --dataset max_context_tokens=512   # DatasetOptions fields
+    .venv/bin/python benchmarks/fidelity_bench.py --sampling temperature=0.6   # eval the same export again
     .venv/bin/python benchmarks/fidelity_bench.py --table                 # the cached sweep so far
     [--fresh] [--json OUT]
 
@@ -169,10 +170,24 @@ def export(home: Path, project: str, state: dict) -> None:
     state["exported"] = True
 
 
-def evaluate(home: Path, project: str, samples: int, state: dict) -> dict:
-    print(f"  eval {state['run']} on {samples} cases …", file=sys.stderr, flush=True)
+def sampling_flags(sampling: dict) -> list[str]:
+    """Sampling overrides (``temperature``, ``top_p``, ``max_tokens``) → ``wachat eval`` flags."""
+    known = {"temperature": "--temperature", "top_p": "--top-p", "max_tokens": "--max-tokens"}
+    unknown = set(sampling) - set(known)
+    if unknown:
+        raise SystemExit(f"unknown sampling option(s) {sorted(unknown)}; known: {sorted(known)}")
+    return [part for k, v in sorted(sampling.items()) for part in (known[k], str(v))]
+
+
+def _commit() -> str:
+    proc = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return proc.stdout.strip()
+
+
+def evaluate(home: Path, project: str, samples: int, state: dict, flags: list[str] = ()) -> dict:
+    print(f"  eval {state['run']} on {samples} cases {' '.join(flags)} …", file=sys.stderr, flush=True)
     t0 = time.time()
-    proc = cli(home, "eval", project, "--run", state["run"], "--samples", str(samples), "--json")
+    proc = cli(home, "eval", project, "--run", state["run"], "--samples", str(samples), "--json", *flags)
     if proc.returncode != 0:
         raise SystemExit(f"eval failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     report = json.loads(proc.stdout)
@@ -192,15 +207,23 @@ def evaluate(home: Path, project: str, samples: int, state: dict) -> dict:
                          for name, p in (report.get("personas") or {}).items()}}
 
 
-def bench_one(chat: str, train_over: dict, dataset_over: dict, samples: int, results: dict, fresh: bool) -> dict:
-    key = digest({"chat": chat, "train": train_over, "dataset": dataset_over, "samples": samples})
+def bench_one(chat: str, train_over: dict, dataset_over: dict, samples: int, results: dict, fresh: bool,
+              sampling: dict | None = None) -> dict:
+    trained_key = digest({"chat": chat, "train": train_over, "dataset": dataset_over, "samples": samples})
+    key = digest({"chat": chat, "train": train_over, "dataset": dataset_over, "samples": samples,
+                  "sampling": sampling}) if sampling else trained_key
     row = results.get(key) or {}
     if row.get("result") and not fresh:
         return row
     if fresh:
         row = {}
-    row.update(chat=chat, train=train_over, dataset=dataset_over, samples=samples, label=label(train_over, dataset_over))
+    name = label(train_over, dataset_over) + "".join(f" sampling.{k}={v}" for k, v in sorted((sampling or {}).items()))
+    row.update(chat=chat, train=train_over, dataset=dataset_over, samples=samples, sampling=sampling or {},
+               label=name, commit=_commit())
     state = row.setdefault("state", {})
+    trained = (results.get(trained_key) or {}).get("state") or {}
+    if sampling and trained.get("exported") and not state.get("run"):
+        state.update(trained)  # the same export, measured with other sampling: no retraining
     home = bench_dir() / "homes" / f"{chat}-{digest(dataset_over)}"
     print(f"{chat}: {row['label']} [{key}]", file=sys.stderr, flush=True)
     project = ensure_project(home, chat, dataset_over)
@@ -209,7 +232,7 @@ def bench_one(chat: str, train_over: dict, dataset_over: dict, samples: int, res
         stage()
         results[key] = row
         save_results(results)
-    row["result"] = evaluate(home, project, samples, state)
+    row["result"] = evaluate(home, project, samples, state, sampling_flags(sampling or {}))
     results[key] = row
     save_results(results)
     return row
@@ -243,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, help="shorthand for --train max_steps=N")
     ap.add_argument("--train", action="append", default=[], metavar="FIELD=VALUE", help="a TrainConfig override")
     ap.add_argument("--dataset", action="append", default=[], metavar="FIELD=VALUE", help="a DatasetOptions override")
+    ap.add_argument("--sampling", action="append", default=[], metavar="FIELD=VALUE",
+                    help="eval-only: temperature, top_p or max_tokens (the same export, no retraining)")
     ap.add_argument("--fresh", action="store_true", help="rerun even when this configuration has a cached result")
     ap.add_argument("--table", action="store_true", help="print the cached results and exit")
     ap.add_argument("--json", type=Path, help="also write the rows of this invocation as JSON")
@@ -257,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         train_over["max_steps"] = args.max_steps
     dataset_over = parse_pairs(args.dataset)
     chats = list(CHATS) if args.chat == "all" else [args.chat]
-    rows = [bench_one(chat, train_over, dataset_over, args.samples, results, args.fresh) for chat in chats]
+    sampling = parse_pairs(args.sampling)
+    rows = [bench_one(chat, train_over, dataset_over, args.samples, results, args.fresh, sampling) for chat in chats]
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
