@@ -110,9 +110,12 @@ def load_results() -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def save_results(results: dict) -> None:
+def save_row(key: str, row: dict) -> None:
+    """Write one row into results.json, re-read first: two sweeps may run one after the other's start."""
     path = bench_dir() / "results.json"
-    tmp = path.with_suffix(".tmp")
+    results = load_results()
+    results[key] = row
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(results, indent=1, sort_keys=True))
     tmp.replace(path)
 
@@ -230,11 +233,9 @@ def bench_one(chat: str, train_over: dict, dataset_over: dict, samples: int, res
     for stage in (lambda: train(home, project, train_flags(train_over), state),
                   lambda: export(home, project, state)):
         stage()
-        results[key] = row
-        save_results(results)
+        save_row(key, row)
     row["result"] = evaluate(home, project, samples, state, sampling_flags(sampling or {}))
-    results[key] = row
-    save_results(results)
+    save_row(key, row)
     return row
 
 
