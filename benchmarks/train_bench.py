@@ -4,6 +4,13 @@
     .venv/bin/python benchmarks/train_bench.py --samples 200   # more data, longer run
     .venv/bin/python benchmarks/train_bench.py --trl-loss      # also: our trainer with TRL's own loss
     .venv/bin/python benchmarks/train_bench.py --cuda          # GPU: TinyLlama-1.1B shape, random weights, QLoRA
+    .venv/bin/python benchmarks/train_bench.py --memory sam_noor   # memory levers of the default CPU run
+
+``--memory CHAT`` (``demo`` or ``sam_noor`` = tests/fixtures/chats/en_sam_noor.txt): our trainer with
+the CPU defaults, on the chat's *longest* training samples (the batches that set the peak), a few
+optimizer steps per variant, each variant in a fresh process: the defaults, activation checkpointing
+on, one sample per batch with gradient accumulation (no padding, so no attention mask), a shorter
+sequence length. Reports peak RSS beside real tokens/s and their ratios to the defaults.
 
 CPU mode trains one epoch over the first N chat samples of the demo project (imported into a
 temporary home) with the same model (SmolLM2-135M fp32), LoRA settings (r 16, alpha 32, all
@@ -58,13 +65,24 @@ def peak_rss_mb() -> float:
 
 
 # --------------------------------------------------------------------------- data
-def demo_samples(n: int) -> list[dict]:
-    """The first n training samples of the bundled demo chat, imported into a temp home."""
+CHATS = {"demo": (None, "Maya"), "sam_noor": (REPO / "tests" / "fixtures" / "chats" / "en_sam_noor.txt", "Sam")}
+MEMORY_VARIANTS = {
+    "defaults": {},
+    "checkpointing": {"gradient_checkpointing": True},
+    "batch 1 × accum 4": {"batch_size": 1, "grad_accum": 4},
+    "checkpointing + batch 1 × accum 4": {"gradient_checkpointing": True, "batch_size": 1, "grad_accum": 4},
+    "seq 512": {"max_seq_len": 512},
+}
+
+
+def demo_samples(n: int, chat: str = "demo") -> list[dict]:
+    """The first n training samples of a chat (the bundled demo by default), imported into a temp home."""
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, WACHAT_HOME=home)
         from wachat_tui.paths import demo_export
 
-        subprocess.run([sys.executable, "-m", "wachat_tui", "import", str(demo_export()), "--me", "Maya",
+        source, me = CHATS[chat]
+        subprocess.run([sys.executable, "-m", "wachat_tui", "import", str(source or demo_export()), "--me", me,
                         "--project", "bench"], check=True, env=env, capture_output=True, text=True)
         path = Path(home) / "projects" / "bench" / "dataset" / "train.jsonl"
         rows = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
@@ -162,6 +180,83 @@ def run_variant(variant: str, data_path: Path, batch_size: int, lr: float, seed:
             "tokens_per_cpu_s": round(counts["real"] / max(cpu, 1e-9), 2), "peak_rss_mb": round(peak_rss_mb(), 1),
             "train_loss": round(float(out.training_loss), 4), "settings": settings,
             "threads": torch.get_num_threads()}
+
+
+def run_memory_variant(data_path: Path, overrides: dict, steps: int, seed: int) -> dict:
+    """Our trainer with the CPU defaults + ``overrides`` for ``steps`` optimizer steps over the rows
+    in order (the caller puts the longest first): real tokens/s of ``trainer.train()`` and peak RSS."""
+    import resource
+
+    import torch
+
+    torch.manual_seed(seed)
+    from transformers import AutoTokenizer
+
+    from wachat_tui.train import data as chat_data
+    from wachat_tui.train.config import TrainConfig
+    from wachat_tui.train.modeling import load_base_model
+    from wachat_tui.train.models import ensure_embedded
+    from wachat_tui.train.trainer import build_trainer
+
+    rows = [json.loads(l) for l in data_path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    base = ensure_embedded()
+    tok = AutoTokenizer.from_pretrained(str(base))
+    cfg = TrainConfig.for_device("cpu", max_steps=steps, seed=seed, **overrides).validate()
+    toks, _ = chat_data.tokenize_samples(tok, rows, cfg.max_seq_len)
+    toks = toks[:steps * cfg.effective_batch]
+    model = load_base_model(base, cfg)
+    trainer = build_trainer(model, tok, toks, [], cfg, Path(tempfile.mkdtemp()), steps, save=False)
+    counts = {"real": 0, "padded": 0}
+    inner = trainer.data_collator
+
+    def counting(examples):
+        batch = inner(examples)
+        m = batch.get("attention_mask")
+        counts["real"] += int(m.sum()) if m is not None else int(batch["input_ids"].numel())
+        counts["padded"] += int(batch["input_ids"].numel())
+        return batch
+
+    trainer.data_collator = counting
+    before = peak_rss_mb()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"overrides": overrides, "steps": trainer.state.global_step, "samples": len(toks),
+            "longest": max(len(t.input_ids) for t in toks), "real_tokens": counts["real"],
+            "padding_share": round(1 - counts["real"] / max(1, counts["padded"]), 3),
+            "tokens_per_s": round(counts["real"] / wall, 2), "tokens_per_cpu_s": round(counts["real"] / max(cpu, 1e-9), 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_train_mb": round(before, 1),
+            "activation_checkpointing": cfg.resolved_gradient_checkpointing(), "threads": torch.get_num_threads()}
+
+
+def memory_main(chat: str, steps: int, seed: int, variants: list[str], as_json: bool) -> int:
+    rows = demo_samples(10**9, chat)
+    rows.sort(key=lambda r: -sum(len(m["content"]) for m in r["messages"]))  # the batches that set the peak
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "samples.jsonl"
+        data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        for name in variants:
+            print(f"running {name} …", file=sys.stderr, flush=True)
+            results[name] = child(["--only-memory", json.dumps(MEMORY_VARIANTS[name]), "--data", str(data),
+                                   "--steps", str(steps), "--seed", str(seed)])
+    ref_name = "defaults" if "defaults" in results else variants[0]
+    ref = results[ref_name]
+    if as_json:
+        print(json.dumps({"chat": chat, "results": results, "load": os.getloadavg()}))
+        return 0
+    print(f"{chat}: {steps} optimizer steps on the longest training samples, CPU defaults + the variant; "
+          f"load {os.getloadavg()[0]:.1f}")
+    print(f"{'variant':36}{'peak RSS MB':>12}{'× ' + ref_name:>14}{'tokens/s':>10}{'tok/CPU-s':>11}"
+          f"{'×':>7}{'padding':>9}{'longest':>9}")
+    for name, r in results.items():
+        print(f"{name:36}{r['peak_rss_mb']:>12.0f}{r['peak_rss_mb'] / ref['peak_rss_mb']:>14.2f}"
+              f"{r['tokens_per_s']:>10.1f}{r['tokens_per_cpu_s']:>11.1f}"
+              f"{r['tokens_per_cpu_s'] / ref['tokens_per_cpu_s']:>7.2f}{r['padding_share']:>9.1%}{r['longest']:>9}")
+    return 0
 
 
 # --------------------------------------------------------------------------- CUDA
@@ -284,7 +379,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cuda", action="store_true", help="GPU benchmark (TinyLlama-1.1B shape, QLoRA)")
     ap.add_argument("--mode", default="qlora", choices=["qlora", "lora"], help="--cuda only")
-    ap.add_argument("--steps", type=int, default=30, help="--cuda only: optimizer steps (2 warm-up)")
+    ap.add_argument("--steps", type=int, default=30,
+                    help="--cuda: optimizer steps (2 warm-up); --memory: steps per variant (give ~6)")
     ap.add_argument("--seq-len", type=int, default=1024, help="--cuda only")
     ap.add_argument("--peak-tflops", type=float, help="--cuda only: the GPU's dense bf16 peak")
     ap.add_argument("--gc", action="store_true", help="--cuda only: activation checkpointing (less memory, slower)")
@@ -293,6 +389,10 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
     ap.add_argument("--trl-loss", action="store_true",
                     help="also run our trainer with TRL's own loss (loss_type=nll) instead of ours")
+    ap.add_argument("--memory", choices=list(CHATS), help="memory levers of the default CPU run on this chat")
+    ap.add_argument("--variant", action="append", choices=list(MEMORY_VARIANTS),
+                    help="--memory only: the variants to run, in this order (default: all); ratios are to the defaults")
+    ap.add_argument("--only-memory", help=argparse.SUPPRESS)
     ap.add_argument("--only", choices=["baseline", "ours", "ours-trl-loss"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -300,6 +400,11 @@ def main() -> int:
     if a.only:
         print(json.dumps(run_variant(a.only, Path(a.data), a.batch_size, a.lr, a.seed)))
         return 0
+    if a.only_memory is not None:
+        print(json.dumps(run_memory_variant(Path(a.data), json.loads(a.only_memory), a.steps, a.seed)))
+        return 0
+    if a.memory:
+        return memory_main(a.memory, a.steps, a.seed, a.variant or list(MEMORY_VARIANTS), a.json)
     if a.cuda or a.smoke:
         if a.smoke:
             mini = dict(TINYLLAMA, hidden_size=64, intermediate_size=128, num_hidden_layers=2,

@@ -47,6 +47,36 @@ def test_system_deleted_dropped_and_media_tagged_or_dropped():
     assert not any("<" in t for t in texts)
 
 
+def _trained(rows):
+    return [m["content"] for row in rows for m in row["messages"] if m["train"]]
+
+
+def test_media_only_replies_are_context_not_targets_by_default():
+    msgs = chat("Ana: where are you", "Ben: [photo]", "Ana: nice view", "Ben: [photo]", "Ben: the lake",
+                "Ana: and now?", "Ben: [sticker]", "Ana: ok", "Ben: home now")
+    res = build_dataset(msgs, "Ana", DatasetOptions(validation_fraction=0, personas=["Ben"]))
+    assert _trained(res.train) == ["<photo>\nthe lake", "home now"]
+    assert res.report["filtered"]["media_only"] == 2
+    context = [m["content"] for row in res.train for m in row["messages"] if m["role"] == "assistant"]
+    assert "<photo>" in context and "<sticker>" in context       # still seen as context
+    assert [p.reply for p in res.pairs] == ["<photo>\nthe lake", "home now"]
+
+
+def test_media_targets_keep_trains_on_media_only_replies():
+    msgs = chat("Ana: where are you", "Ben: [photo]", "Ana: ok", "Ben: home now")
+    res = build_dataset(msgs, "Ana", DatasetOptions(validation_fraction=0, personas=["Ben"], media_targets="keep"))
+    assert _trained(res.train) == ["<photo>", "home now"]
+    assert res.report["filtered"]["media_only"] == 0
+
+
+def test_validation_keeps_media_only_replies_so_eval_sees_the_real_rate():
+    msgs = chat("Ana: hi", "Ben: [photo]", "Ana: ok", "Ben: yes", "+120 Ana: later?", "Ben: [photo]",
+                "Ana: hm", "Ben: sure")
+    res = build_dataset(msgs, "Ana", DatasetOptions(validation_fraction=0.5, personas=["Ben"]))
+    assert _trained(res.train) == ["yes"]
+    assert _trained(res.validation) == ["<photo>", "sure"]
+
+
 def test_media_caption_kept_after_tag():
     from wachat_tui.core.records import Message
     from datetime import datetime
@@ -250,6 +280,7 @@ def test_redaction_in_samples_with_counts():
 @pytest.mark.parametrize("field,value", [
     ("session_gap_minutes", 0), ("media", "keep"), ("validation_fraction", 0.9),
     ("max_context_tokens", 10), ("min_reply_chars", -1), ("personas", []), ("redact", "yes"),
+    ("media_targets", "some"),
 ])
 def test_options_validate_with_clear_message(field, value):
     with pytest.raises(ProjectError, match=field):

@@ -33,6 +33,7 @@ def test_bad_input_is_one_line(imported_demo, tmp_path):
     broken.write_bytes(b"GGUF" + bytes(range(256)) * 4)
     _one_line_error(run_wachat("eval", "demo", "--model", str(broken), home=home), "could not load")
     _one_line_error(run_wachat("eval", "demo", "--samples", "0", home=home), "--samples")
+    _one_line_error(run_wachat("eval", "demo", "--temperature", "9", home=home), "temperature")
     proc = run_wachat("eval", "demo", "--run", "x", "--model", "embedded", home=home)
     assert proc.returncode == 2 and "not allowed with" in proc.stderr
 
@@ -93,6 +94,13 @@ def test_eval_of_an_exported_run(trained_run, exported_gguf, e2e_home, tmp_path)
     record = next(e for e in json.loads((trained_run.parent.parent / "exports.json").read_text())["exports"]
                   if e["path"] == str(out))
     assert record["fidelity"] == carried
+
+    # other sampling (a sweep without retraining): both models sampled so, the base replies made anew
+    other = run_wachat("eval", "demo", "--samples", "4", "--json", "--temperature", "0.3", "--max-tokens", "24",
+                       home=e2e_home, check=True)
+    third = json.loads(other.stdout)
+    assert third["settings"]["sampling"]["temperature"] == 0.3 and third["settings"]["sampling"]["max_tokens"] == 24
+    assert third["settings"]["base_cache"]["hit"] is False
 
 
 @pytest.mark.slow

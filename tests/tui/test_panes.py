@@ -217,3 +217,26 @@ async def test_quitting_during_a_run_asks_and_stops_it_cleanly(home):
         await wait_until(pilot, lambda: run.closed, 5)
     assert run.closed
 
+
+
+async def test_train_pane_says_how_long_and_how_much_memory_before_starting(home):
+    import re
+
+    project = import_demo()
+    app = WachatApp(project=project, start_mode="train")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen._device_detected("cpu")
+        await settle(pilot)
+
+        def plan() -> tuple[str, float]:
+            text = str(screen.query_one("#plan-line").render())
+            memory = re.search(r"peak memory ≈ ([\d.]+) GB", text)
+            assert memory and re.search(r"≈ \d+ min", text), text
+            return text, float(memory.group(1))
+
+        text, memory = plan()
+        assert "tokens/s: a 2-core CPU's, no earlier run here" in text
+        screen.query_one("#f-batch_size", Input).value = "16"
+        await settle(pilot)
+        assert plan()[1] > memory                     # a bigger batch: more memory, said before starting

@@ -109,3 +109,21 @@ async def test_progress_messages_replace_each_other_instead_of_queueing():
             app.post_message(ReplyStreamed(1, "Leo", text))
         await pilot.pause(0.2)
         assert app.seen[-1] == "a" * 300 and len(app.seen) < 300
+
+
+@pytest.mark.asyncio
+async def test_chat_bubble_shows_a_media_tag_as_a_grey_note():
+    from wachat_tui.tui.widgets.bubble import ChatTurn
+
+    class Host(App):
+        def compose(self):
+            yield ChatTurn("Leo", "<photo>\nlook at this\n<voice note> sorry", None, by_model=True, mine=False)
+
+    async with Host().run_test() as pilot:
+        await pilot.pause()
+        texts = [str(b.render()) for b in pilot.app.query(".bubble")]
+        assert "📷 photo" in texts[0] and "<photo>" not in texts[0]
+        assert texts[1] == "look at this"
+        assert texts[2] == "🎤 voice note\nsorry"
+        label = pilot.app.query(".bubble").first().render()
+        assert any("dim" in str(span.style) for span in label.spans)

@@ -1,9 +1,12 @@
 """The lines of a conversation: one ``ChatLine`` per bubble, and the turns they make up."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
+
+from ..core.turns import KIND_TAGS, MEDIA_TAGS
 
 
 def now() -> datetime:
@@ -28,6 +31,39 @@ class ChatLine:
 def split_bubbles(text: str) -> list[str]:
     """A turn's text → its bubbles: one per non-empty line, whitespace trimmed."""
     return [part.strip() for part in text.split("\n") if part.strip()]
+
+
+#: How a media tag the model writes (the dataset's ``<photo>``, or WhatsApp's ``<Media omitted>``) is
+#: shown: a model cannot send a photo, so the chat shows what it "sent" as a grey note, never the raw tag.
+MEDIA_LABELS = {
+    "photo": "📷 photo", "image": "📷 photo", "video": "🎥 video", "voice note": "🎤 voice note",
+    "audio": "🎵 audio", "sticker": "💟 sticker", "gif": "GIF", "document": "📄 document",
+    "forwarded": "↪ forwarded", "location": "📍 location", "contact": "👤 contact", "poll": "📊 poll",
+    "media": "📎 media",
+}
+_TAG_WORDS = {tag.strip("<>") for tag in (*MEDIA_TAGS.values(), *KIND_TAGS.values())} | {"image"}
+_LEADING_TAG = re.compile(r"^\s*<([A-Za-z ]{2,20}?)(?: omitted)?>", re.IGNORECASE)
+
+
+def media_bubble(text: str) -> tuple[str, str] | None:
+    """``(label, caption)`` when a bubble starts with a media tag (``<photo> my cat`` →
+    ``("📷 photo", "my cat")``), else None. Any ``<… omitted>`` placeholder counts as media."""
+    match = _LEADING_TAG.match(text)
+    if match is None:
+        return None
+    word = match.group(1).strip().lower()
+    if word not in _TAG_WORDS and not match.group(0).lower().endswith(" omitted>"):
+        return None
+    return MEDIA_LABELS.get(word, MEDIA_LABELS["media"]), text[match.end():].strip()
+
+
+def show_bubble(text: str) -> str:
+    """A bubble as plain text for a terminal: ``[📷 photo] my cat`` instead of ``<photo> my cat``."""
+    media = media_bubble(text)
+    if media is None:
+        return text
+    label, caption = media
+    return f"[{label}]" + (f" {caption}" if caption else "")
 
 
 def lines_from_reply(author: str, text: str, *, by_model: bool = True,

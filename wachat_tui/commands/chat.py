@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from ..chat.lines import show_bubble
 from ..display import safe
 
 HELP = "chat with your model: it plays one participant, you the other"
@@ -119,26 +120,41 @@ def sigint_sets(event: threading.Event):
 
 
 class LinePrinter:
-    """Prints a streamed turn as ``Name: text`` lines (one per bubble) as it arrives."""
+    """Prints a streamed turn as ``Name: text`` lines (one per bubble) as it arrives.
+
+    A bubble that starts with ``<`` is held back until it ends, so that a media tag the model
+    writes prints as ``[📷 photo]`` (:func:`~wachat_tui.chat.lines.show_bubble`), not ``<photo>``.
+    """
 
     def __init__(self, author: str, mark: str = "", out=None):
         self.author = author
         self.prefix = f"{mark}{safe(author)}: "
         self.out = out or sys.stdout
         self.open = False
+        self.held = ""
 
     def write(self, piece: str) -> None:
         for i, part in enumerate(piece.split("\n")):
             if i:
                 self.end()
-            if part:
-                if not self.open:
-                    self.out.write(self.prefix)
-                    self.open = True
-                self.out.write(safe(part))  # a model's free output: never raw to the terminal
+            if not part:
+                continue
+            if self.held or (not self.open and part.lstrip().startswith("<")):
+                self.held += part
+                continue
+            self._emit(part)
         self.out.flush()
 
+    def _emit(self, text: str) -> None:
+        if not self.open:
+            self.out.write(self.prefix)
+            self.open = True
+        self.out.write(safe(text))  # a model's free output: never raw to the terminal
+
     def end(self) -> None:
+        if self.held:
+            held, self.held = self.held, ""
+            self._emit(show_bubble(held.strip()))
         if self.open:
             self.out.write("\n")
             self.out.flush()
@@ -147,7 +163,7 @@ class LinePrinter:
 
 def print_lines(lines, mark: str = "") -> None:
     for line in lines:
-        print(f"{mark if line.by_model else ''}{safe(line.author)}: {safe(line.text)}", flush=True)
+        print(f"{mark if line.by_model else ''}{safe(line.author)}: {safe(show_bubble(line.text))}", flush=True)
 
 
 # --------------------------------------------------------------------------- chat

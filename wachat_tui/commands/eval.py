@@ -21,6 +21,10 @@ def add_arguments(parser) -> None:
                         help="held-out replies to generate, balanced over the personas (default 200)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="llama.cpp threads (default: the chat's; 1 can be faster on a busy machine)")
+    parser.add_argument("--temperature", type=float, metavar="T",
+                        help="sample both models at this temperature (default: the chat's, 0.8)")
+    parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (default: the chat's, 0.95)")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply in tokens (default: the chat's, 96)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (progress stays on stderr)")
 
 
@@ -57,6 +61,12 @@ def run(args) -> int:
         raise WachatError("--samples must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise WachatError("--threads must be at least 1")
+    from dataclasses import replace
+
+    from ..chat.engine import Sampling
+
+    given = {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens}
+    sampling = replace(Sampling(), **{k: v for k, v in given.items() if v is not None}).validate()
     import os
 
     # idle OpenMP threads sleep instead of spinning (set before torch loads; see train/__main__.py)
@@ -69,7 +79,7 @@ def run(args) -> int:
 
     try:
         outcome = evaluate(ProjectFiles(project.dir), run_id=args.run, model=args.model, cap=args.samples,
-                           n_threads=args.threads, progress=_ProgressLine(), log=log)
+                           n_threads=args.threads, sampling=sampling, progress=_ProgressLine(), log=log)
     except KeyboardInterrupt:
         print("wachat: eval stopped — no report was saved (base replies generated in full are kept)",
               file=sys.stderr)

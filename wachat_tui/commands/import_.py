@@ -25,6 +25,9 @@ def add_arguments(parser) -> None:
                         help="minutes of silence that start a new conversation (default 60)")
     parser.add_argument("--media", choices=("tag", "drop"), default=None,
                         help="media as short tags like <photo> (default) or left out")
+    parser.add_argument("--media-targets", choices=("drop", "keep"), default=None,
+                        help="replies that are only media (<photo>): context only (drop, default) or also "
+                             "trained on (keep)")
     parser.add_argument("--redact", action="store_true", default=None,
                         help="replace phone numbers, e-mails, URLs and card numbers with tags")
     parser.add_argument("--validation-fraction", type=float, metavar="F", default=None,
@@ -42,6 +45,7 @@ def _options(args, base):
     given = {
         "session_gap_minutes": args.gap,
         "media": args.media,
+        "media_targets": args.media_targets,
         "redact": args.redact,
         "validation_fraction": args.validation_fraction,
         "personas": args.persona,

@@ -52,6 +52,14 @@ class DatasetOptions:
     """``"tag"``: media, locations, contacts and polls become short tags such as ``<photo>``
     (a caption follows the tag); ``"drop"``: they are left out."""
 
+    media_targets: str = "drop"
+    """``"drop"``: a training-split reply that is only media tags (``<photo>``, no caption) stays
+    in the context but is not trained on; ``"keep"``: it is a target like any reply. Validation
+    keeps every reply, so evaluation compares with how often the person really sends only media.
+    Default ``drop``: trained on them, the model answered with a bare placeholder far more often
+    than the person did (issue 10: over half the replies on a real chat, vs ~1 in 10; see the
+    README's fidelity benchmark)."""
+
     redact: bool = False
     """Replace phone numbers, e-mail addresses, URLs and card-like numbers with tags."""
 
@@ -88,6 +96,8 @@ class DatasetOptions:
             raise bad("session_gap_minutes", f"{self.session_gap_minutes} is outside 1–10080 minutes")
         if self.media not in ("tag", "drop"):
             raise bad("media", f"{self.media!r} is not 'tag' or 'drop'")
+        if self.media_targets not in ("drop", "keep"):
+            raise bad("media_targets", f"{self.media_targets!r} is not 'drop' or 'keep'")
         if not isinstance(self.redact, bool):
             raise bad("redact", "must be true or false")
         if isinstance(self.validation_fraction, bool) or not isinstance(self.validation_fraction, (int, float)) \

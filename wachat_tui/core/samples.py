@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .names import slugify
 from .prompt import system_prompt
 from .records import Pair, Utterance
-from .turns import ChatTurn
+from .turns import ChatTurn, is_tag_only
 
 if TYPE_CHECKING:
     from .dataset import DatasetOptions
@@ -95,7 +95,7 @@ class SampleBuilder:
         self.train: list[dict] = []
         self.validation: list[dict] = []
         self.pairs: list[Pair] = []
-        self.filtered = {"duplicate": 0, "too_short": 0, "too_long": 0}
+        self.filtered = {"duplicate": 0, "too_short": 0, "too_long": 0, "media_only": 0}
         self.split_windows = 0
         self.tokens = {"train": 0, "validation": 0}
         self.by_persona = {p: {"train": 0, "validation": 0, "excluded": 0} for p in personas}
@@ -108,7 +108,15 @@ class SampleBuilder:
                 continue
             entries = self._entries(persona, turns)
             if entries:
+                if split == "train" and self.options.media_targets == "drop":
+                    self._untrain_media_only(entries)
                 self._windows(persona, s_index, split, entries)
+
+    def _untrain_media_only(self, entries: list[_Entry]) -> None:
+        for e in entries:
+            if e.role == "assistant" and e.trainable and is_tag_only(e.content):
+                e.trainable = False
+                self.filtered["media_only"] += 1
 
     # -- one persona's view of a session --------------------------------------------------------
     def _entries(self, persona: _Persona, turns: list[ChatTurn]) -> list[_Entry]:

@@ -34,6 +34,15 @@ KIND_TAGS = {
     records.VIEW_ONCE: "<media>",
 }
 
+_TAG_SET = frozenset((*MEDIA_TAGS.values(), *KIND_TAGS.values()))
+
+
+def is_tag_only(text: str) -> bool:
+    """True when every bubble of a turn is one of the dataset's media tags (``<photo>``), no caption."""
+    parts = [p.strip() for p in text.split("\n") if p.strip()]
+    return bool(parts) and all(p in _TAG_SET for p in parts)
+
+
 _PLACEHOLDER_LINE = re.compile(
     r"^\s*(?:<[^<>]*>|.*\(file attached\)|.*\b(?:omitted|ausgelassen|omitido|omis|omessa)\b.*"
     r"|.*\.(?:jpe?g|png|webp|gif|mp4|3gp|opus|ogg|m4a|mp3|pdf|docx?|vcf|aac|heic)\b.*)\s*$",

@@ -146,7 +146,7 @@ class BaseReplyCache:
 
 # --------------------------------------------------------------------------- backends
 @contextlib.contextmanager
-def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None
+def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None, sampling=None
                   ) -> Iterator[tuple[object, Callable[[], object] | None, dict | None]]:
     """``(candidate, open_base, base_identity)``: the candidate backend, a function that opens the
     base backend (called only when the cache misses) and what identifies the base for the cache
@@ -160,7 +160,7 @@ def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None
     try:
         if target.gguf is not None:
             candidate = keep(GGUFBackend(target.gguf, name=target.label, seed=seed, n_threads=n_threads,
-                                         lora_path=target.lora))
+                                         lora_path=target.lora, sampling=sampling))
             base_name = target.run.base_model if target.run else candidate.metadata.get("wachat.base_model", "")
             base = embedded.lookup(base_name) if base_name else None
             if base is not None:
@@ -168,21 +168,21 @@ def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None
                 identity = {"backend": "gguf", "model": base.base_name, "file": path.name,
                             "bytes": path.stat().st_size}
                 yield candidate, lambda: keep(GGUFBackend(path, name=f"{base.label} (GGUF)", seed=seed,
-                                                          n_threads=n_threads)), identity
+                                                          n_threads=n_threads, sampling=sampling)), identity
             elif target.run is not None and target.run.base_path and Path(target.run.base_path).is_dir():
                 base_path = target.run.base_path
                 identity = {"backend": "hf", "model": target.run.base_model or base_path}
                 yield candidate, lambda: keep(HFBackend.load(base_path, name=f"{target.run.base_model} (HF)",
-                                                             seed=seed)), identity
+                                                             seed=seed, sampling=sampling)), identity
             else:
                 yield candidate, None, None
             return
         run = target.run
         base_path = _base_checkpoint(run)
-        candidate = keep(HFBackend.load(base_path, run.adapter, name=target.label, seed=seed))
+        candidate = keep(HFBackend.load(base_path, run.adapter, name=target.label, seed=seed, sampling=sampling))
         identity = {"backend": "hf", "model": run.base_model or str(base_path)}
         yield candidate, lambda: HFBackend(candidate.model, candidate.tokenizer, name=f"{run.base_model} (HF)",
-                                           seed=seed, without_adapter=True), identity
+                                           seed=seed, sampling=sampling, without_adapter=True), identity
     finally:
         for backend in reversed(opened):
             backend.close()
@@ -212,18 +212,20 @@ class EvalOutcome:
 
 
 def evaluate(project: ProjectFiles, *, run_id: str | None = None, model: str | None = None,
-             cap: int | None = DEFAULT_CAP, seed: int = 0, n_threads: int | None = None,
+             cap: int | None = DEFAULT_CAP, seed: int = 0, n_threads: int | None = None, sampling=None,
              progress: Callable[[Progress], None] | None = None,
              log: Callable[[str], None] = lambda message: None) -> EvalOutcome:
-    """Measure the target of ``run_id`` / ``model`` (see the module docstring) and save the report."""
+    """Measure the target of ``run_id`` / ``model`` (see the module docstring) and save the report.
+
+    ``sampling``: a :class:`~wachat_tui.chat.engine.Sampling` for both models (default: the chat's)."""
     target = choose_target(project, run_id, model)
     run = target.run
     pairs = run.files.snapshot_pairs if run is not None and run.files.snapshot_pairs.exists() else None
     data = load_eval_data(project, pairs)
     started = time.perf_counter()
-    sampling = chat_sampling()
+    sampling = (sampling or chat_sampling()).validate()
     # the model loads first: a file llama.cpp refuses fails at once, not after the classifier is fitted
-    with open_backends(target, seed=seed, n_threads=n_threads) as (candidate, open_base, identity):
+    with open_backends(target, seed=seed, n_threads=n_threads, sampling=sampling) as (candidate, open_base, identity):
         yard = build_yardsticks(data, seed=seed)
         cases = choose_cases(data, yard, cap, seed=seed)
         log(f"{len(cases)} held-out replies of {', '.join(dict.fromkeys(c.persona for c in cases))} · "

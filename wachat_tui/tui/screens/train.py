@@ -221,7 +221,16 @@ class TrainScreen(PaneScreen):
                              (f"{n_train:,}", "bold"), " samples")
         if tokens:
             text.append(f" (~{tokens / 1000:.0f}k tokens/epoch)", style="dim")
+        if n_train:
+            text.append("\n" + self._cost_line(config), style="dim")
         line.update(text)
+
+    def _cost_line(self, config) -> str:
+        """How long and how much memory (train.cost), from this machine's earlier runs' rates."""
+        from ...paths import projects_dir
+        from ...train.cost import estimate_for_project
+
+        return estimate_for_project(self.project.dir, config, projects_dir()).line()
 
     def action_defaults(self) -> None:
         self._fill_defaults()

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ...chat.lines import media_bubble
 from ...display import safe
 
 MODEL_TAG = "🤖 model"
@@ -67,8 +68,20 @@ class ChatTurn(Vertical):
             head.append(MODEL_TAG, style="bold italic")
         return head
 
+    @staticmethod
+    def _body(line: str) -> Text:
+        """The bubble's text; a media tag (``<photo>``) shows as a grey "📷 photo" note, caption after it."""
+        media = media_bubble(line)
+        if media is None:
+            return Text(safe(line) or " ")
+        label, caption = media
+        body = Text(label, style="italic dim")
+        if caption:
+            body.append("\n" + safe(caption))
+        return body
+
     def _bubble(self, index: int, line: str) -> Horizontal:
-        body = Text(safe(line) or " ")
+        body = self._body(line)
         if index == 0:
             content = Text.assemble(self._header(), "\n", body)
         else:
@@ -94,7 +107,7 @@ class ChatTurn(Vertical):
         for i, line in enumerate(lines):
             if i < len(rows):
                 bubble = rows[i].query_one(Static)
-                body = Text(safe(line) or " ")
+                body = self._body(line)
                 bubble.update(Text.assemble(self._header(), "\n", body) if i == 0 else body)
             else:
                 self.mount(self._bubble(i, line))
