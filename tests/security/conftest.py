@@ -19,9 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 def tiny_base(tmp_path_factory) -> Path:
     """A 2-layer random Llama with a ChatML BPE tokenizer (built in seconds, no download): the real
     trainer runs on it in milliseconds per step, so kill/resume rounds cost process start-ups only."""
-    from tests.export.tiny import make_bpe_base
+    from tests.export.tiny import FAMILIES, Assets, make_base
+    from wachat_tui.export.converter import find_converter
+    from wachat_tui.paths import cache_home
 
-    return make_bpe_base(tmp_path_factory.mktemp("tiny-base") / "base")
+    assets = Assets(find_converter().root / "models", cache_home() / "test-tokenizers")
+    return make_base(FAMILIES["smollm"], tmp_path_factory.mktemp("tiny-base") / "base", assets)
 
 
 def wachat_popen(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:

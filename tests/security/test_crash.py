@@ -47,7 +47,7 @@ def assert_whole(files: ProjectFiles) -> dict:
     """Every file of the project parses, and the dataset is the one project.json describes."""
     config = json.loads(files.project_json.read_text(encoding="utf-8"))
     counts = config["counts"]
-    assert len(jsonl(files.messages)) == counts["messages"]
+    assert sum(len(jsonl(chat)) for chat in files.chats_dir.glob("*/messages.jsonl")) == counts["messages"]
     assert len(jsonl(files.pairs)) == counts["pairs"]
     assert len(jsonl(files.train)) == counts["samples_train"]
     assert len(jsonl(files.validation)) == counts["samples_validation"]
@@ -262,9 +262,10 @@ def test_export_killed_at_each_stage_keeps_the_previous_good_gguf(tmp_path, tiny
 
 
 def test_a_full_disk_during_export_is_a_clear_error_and_keeps_the_previous_file(tmp_path, tiny_base, monkeypatch):
-    import gguf
-
+    """The converter process runs out of room in the middle of the GGUF (a file-size limit set in
+    that process only, the kernel refusing the write as a full disk would)."""
     from wachat_tui.errors import ModelError
+    from wachat_tui.export import convert
     from wachat_tui.export.config import ExportConfig
     from wachat_tui.export.pipeline import export_model
 
@@ -275,18 +276,21 @@ def test_a_full_disk_during_export_is_a_clear_error_and_keeps_the_previous_file(
     good, _ = export_model(project, ExportConfig(quant="f16"), checks=checks)
     good_sha, registry = _sha(good), (project / "exports.json").read_bytes()
 
-    original = gguf.GGUFWriter.write_tensor_data
-    written = []
-
-    def full_disk(self, tensor, *args, **kwargs):
-        if len(written) == 3:                                 # the disk fills up in the middle of the file
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        written.append(tensor.nbytes)
-        return original(self, tensor, *args, **kwargs)
-
-    monkeypatch.setattr(gguf.GGUFWriter, "write_tensor_data", full_disk)
-    with pytest.raises(ModelError) as failed:
-        export_model(project, ExportConfig(quant="f16"), checks=checks)
+    hook = tmp_path / "fsize-hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, resource, signal\n"
+        "limit = int(os.environ['WACHAT_TEST_FSIZE'])\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n")
+    monkeypatch.setenv("WACHAT_TEST_FSIZE", str(good.stat().st_size // 2))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    convert.shutdown()                                        # the next export starts a converter with the limit
+    try:
+        with pytest.raises(ModelError) as failed:
+            export_model(project, ExportConfig(quant="f16"), checks=checks)
+    finally:
+        convert.shutdown()
     line = failed.value.one_line()
     assert "\n" not in line and line.startswith(f"the disk is full: could not write {good.name}")
     assert "previous file is kept" in line

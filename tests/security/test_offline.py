@@ -82,8 +82,8 @@ def test_the_whole_journey_runs_without_a_network_and_never_tries_one(offline):
     assert chat.stdout.startswith("Maya: are you coming tonight?\n")
     sim = _ok(run("simulate", "demo", "--turns", "2", "--opening", "hey", "--max-tokens", "8", "--seed", "1"))
     assert sim.stdout.splitlines()[0] == "Maya: hey" and len(sim.stdout.splitlines()) >= 3
-    report = json.loads(_ok(run("eval", "demo", "--samples", "1", "--max-samples", "2", "--json")).stdout)
-    assert report["run_id"] == Path(trained["path"]).parent.name
+    report = json.loads(_ok(run("eval", "demo", "--samples", "1", "--json")).stdout)
+    assert report["settings"]["run_id"] == Path(trained["path"]).parent.name
 
     attempts = log.read_text() if log.exists() else ""
     assert attempts == "", f"network use attempted ({'namespace' if prefix else 'audit hook'}):\n{attempts}"

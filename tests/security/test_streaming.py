@@ -60,8 +60,8 @@ async def test_chat_pane_streams_the_reply_with_placeholders(hostile):
             screen = app.screen
             screen.query_one("#composer", Input).value = "hello"
             await pilot.press("enter")
-            await wait_until(pilot, lambda: screen.busy)
-            await wait_until(pilot, lambda: not screen.busy, timeout=120)
+            # a forced short reply can finish between two polls: wait for its line, not for "busy"
+            await wait_until(pilot, lambda: not screen.busy and screen.lines[-1].by_model, timeout=120)
             await settle(pilot)
             assert forced and screen.lines[-1].text == REPLY.strip()
             assert_safe_screen(app, "sure ␛[2J␛[31mred ␛]52;c;aGk=␇ and ⟨RLO⟩evil⟨PDF⟩ [bold red]x[/]")

@@ -22,7 +22,7 @@ from .conftest import events_of
 
 pytestmark = pytest.mark.slow
 
-OPTIONS = ("--device", "cpu", "--batch-size", "2", "--seq-len", "128", "--eval-samples", "1", "--samples", "0",
+OPTIONS = ("--device", "cpu", "--batch-size", "2", "--grad-accum", "1", "--seq-len", "128", "--eval-samples", "1", "--samples", "0",
            "--save-steps", "1", "--eval-steps", "100", "--lr", "1e-3")
 
 

@@ -143,7 +143,7 @@ def test_qlora_trains_on_the_cpu(tiny_project):
                       "--lr", "1e-3", *FAST)
     events = events_of(proc.stdout)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    started = events[0]
+    started = next(e for e in events if e["event"] == "started")
     assert started["config"]["mode"] == "qlora"
     q = started["config"]["quantization"]
     assert q["method"] == "bitsandbytes-nf4" and q["double_quant"] and q["linear4bit_layers"] == 30 * 7

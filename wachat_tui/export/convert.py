@@ -10,6 +10,7 @@ job starts a fresh one.
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import os
 import subprocess
@@ -21,6 +22,9 @@ from typing import Callable, Literal
 
 from ..errors import ModelError
 from .converter import Converter, find_converter
+
+# What a write that ran out of room fails with (a full disk, a quota, a file-size limit).
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 ProgressFn = Callable[[int, int], None]
 
@@ -102,6 +106,8 @@ class ConverterProcess:
                 if progress:
                     progress(summary.get("tensors", 0), summary.get("tensors", 0))
                 return {**summary, "convert_s": reply.get("seconds")}
+            if reply.get("errno") in DISK_FULL:  # the caller says "the disk is full" and keeps the old file
+                raise OSError(reply["errno"], os.strerror(reply["errno"]))
             raise _explain(reply.get("error") or "unknown error", reply.get("log") or [], self.converter)
 
     def close(self) -> None:

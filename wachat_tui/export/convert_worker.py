@@ -17,10 +17,12 @@ stdout carries only the JSON lines above.
 """
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
 import os
+import re
 import runpy
 import signal
 import sys
@@ -98,7 +100,7 @@ def run_job(job: dict, scripts: dict[str, Path], recent: _Recent) -> dict:
     _install_header_hook(gguf, job)
     sys.argv = [str(script), *job["args"]]
     t0 = time.perf_counter()
-    error = None
+    error, os_errno = None, None
     # The worker boundary: any failure of the converter (its own SystemExit, a NotImplementedError
     # for an unknown tokenizer, an assertion on an odd checkpoint…) becomes a failed result.
     try:
@@ -108,6 +110,7 @@ def run_job(job: dict, scripts: dict[str, Path], recent: _Recent) -> dict:
             error = f"the converter stopped (exit code {exc.code})"
     except Exception as exc:  # noqa: BLE001 - see above
         error = f"{type(exc).__name__}: {exc}"
+        os_errno = _write_errno(exc)  # a full disk is said as such
     finally:
         job["_restore"]()
         gc.collect()
@@ -117,7 +120,20 @@ def run_job(job: dict, scripts: dict[str, Path], recent: _Recent) -> dict:
         error = "the converter wrote no file"
     if error:
         result["error"] = error
+    if os_errno is not None:
+        result["errno"] = os_errno
     return result
+
+
+def _write_errno(exc: Exception) -> int | None:
+    """The errno of a failed write, for the parent to tell a full disk from a converter bug.
+    numpy's ``tofile`` (the converter writes tensors with it) reports a short write — a full disk,
+    a quota, a file-size limit — as ``OSError("N requested and M written")`` without an errno."""
+    if not isinstance(exc, OSError):
+        return None
+    if exc.errno is None and re.fullmatch(r"\d+ requested and \d+ written", str(exc)):
+        return errno.ENOSPC
+    return exc.errno
 
 
 def _stay_with_parent() -> None:

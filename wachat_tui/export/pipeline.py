@@ -9,7 +9,6 @@ existing file at the final path is only replaced by a verified one, atomically.
 """
 from __future__ import annotations
 
-import errno
 import glob
 import json
 import os
@@ -30,7 +29,6 @@ from .source import ExportSource, resolve_source
 
 Emit = Callable[[Event], None]
 CHECKS = ("tokens", "logits", "end_of_turn")
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def default_output(source: ExportSource, quant: str) -> Path:
@@ -109,10 +107,16 @@ def _sweep_stale_temps(out: Path) -> None:
     runs no cleanup, and an f16 temp file is hundreds of MB)."""
     from ..core.layout import pid_alive
 
-    for leftover in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+    name = glob.escape(out.name)
+    # ``.<out>.<tag>.<pid>.tmp`` files, and the HF staging folder the converter reads, which is
+    # named after the f16 temp file: ``..<out>.f16.<pid>.tmp.hf.<pid>.tmp``
+    for leftover in [*out.parent.glob(f".{name}.*.tmp"), *out.parent.glob(f"..{name}.*.tmp")]:
         pid = leftover.name.rsplit(".", 2)[-2]
         if pid.isdigit() and not pid_alive(int(pid)):
-            _unlink(leftover)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                _unlink(leftover)
 
 
 def _unlink(path: Path | None) -> None:
@@ -150,7 +154,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     path (an older file there stays as it was) and no temp file is left behind.
     """
     from . import verify
-    from .convert import start_converter
+    from .convert import DISK_FULL, start_converter
     from .gguf import check_supported, quantize, read_hparams, write_gguf
     from .merge import load_merged, load_tokenizer
     from .modelfile import detect_format, render_modelfile
