@@ -447,7 +447,7 @@ def _write_outputs(files: ProjectFiles, result: DatasetResult,
         atomic.write_lines(files.chat(chat_id).messages, (m.to_json_line() for m in chat_messages))
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
-    atomic.write_lines(files.pairs, (p.to_json_line() for p in result.pairs))
+    atomic.write_jsonl(files.pairs, (p.to_json() for p in result.pairs))
 
 
 # ---------------------------------------------------------------------- the old layout

@@ -152,17 +152,6 @@ class Pair(NamedTuple):
             "chat_id": self.chat_id,
         }
 
-    def to_json_line(self) -> str:
-        """``json.dumps(self.to_json(), ensure_ascii=False)``, character for character, at
-        half the cost: ``pairs.jsonl`` holds one line per pair."""
-        context = ", ".join(f'{{"author": {_json_str(u.author)}, "text": {_json_str(u.text)}}}'
-                            for u in self.context)
-        return (f'{{"id": {_json_str(self.id)}, "persona": {_json_str(self.persona)}, '
-                f'"session": {int(self.session)}, "split": {_json_str(self.split)}, '
-                f'"time": "{self.time.isoformat(timespec="seconds")}", "context": [{context}], '
-                f'"reply": {_json_str(self.reply)}, "excluded": {"true" if self.excluded else "false"}, '
-                f'"chat_id": {_json_str(self.chat_id)}}}')
-
     @classmethod
     def from_json(cls, row: dict) -> "Pair":
         return cls(
