@@ -37,6 +37,7 @@ from .dataset import DatasetOptions, DatasetResult, report_counts, split_session
 from .language import LanguageReport
 from .layout import ProjectFiles, read_json_object, state_file
 from .lock import project_lock
+from .memory import gc_paused
 from .names import matching_names
 from .people import People
 from .records import Message, Pair, Session
@@ -326,6 +327,7 @@ class Project:
         return build_chats_dataset(self.chat_data(), self.me, self.chosen_personas(options), options,
                                    self.exclusions() if exclusions is None else exclusions)
 
+    @gc_paused()
     def rebuild(self, options: DatasetOptions | None = None, *, restyle: bool = False,
                 exclusions: list[str] | None = None) -> DatasetResult:
         """Rebuild the dataset files (with new options if given); keeps exclusions (``exclusions``:
