@@ -15,11 +15,18 @@ from typing import Iterator
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector inside the block (if it was running)."""
+    """Pause the cyclic garbage collector inside the block (if it was running).
+
+    What the block made and kept (a dataset, a project's records) is long-lived: on leaving, it
+    goes straight to the oldest generation (``freeze`` + ``unfreeze``), where the collector
+    would have put it after walking it twice (~0.2 s for a 200k-message chat). It stays
+    collectable: the next full collection sees it."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
