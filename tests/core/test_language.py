@@ -122,3 +122,29 @@ def test_import_stores_and_shows_the_language(tmp_path):
     assert "German" in table
     [row] = [json.loads(l) for l in run_wachat("projects", "--json", home=home, check=True).stdout.splitlines()]
     assert row["language"]["primary"] == "de"
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_LANGUAGES))
+def test_a_surely_english_chat_is_told_without_the_model(name, monkeypatch):
+    """The pre-check gives the model's verdict on an English chat without loading the model
+    (~0.4 s, ~70 MB); German and Hebrew chats, and English mixed with another language's
+    common words, still go to the model."""
+    from wachat_tui.core import language
+
+    messages = _messages(CHATS / name)
+    with_model = detect_language(messages)
+    monkeypatch.setattr(language, "_identifier", lambda: pytest.fail("the model was loaded"))
+    if FIXTURE_LANGUAGES[name] == "en":
+        assert detect_language(messages) == with_model
+    else:
+        with pytest.raises(pytest.fail.Exception):
+            detect_language(messages)
+
+
+def test_english_mixed_with_tagalog_is_left_to_the_model():
+    from wachat_tui.core.language import _surely_english
+
+    english = "Hey, how are you doing? I was thinking that we could go to the movies tonight, what do you think?"
+    taglish = "Kumain ka na ba? I'm so tired, what do you want to eat later. Sige lang, ikaw bahala. " + english
+    assert _surely_english(_chunks([("a", english)] * 5))
+    assert not _surely_english(_chunks([("a", taglish)] * 5))

@@ -164,17 +164,20 @@ def test_message_lines_are_the_json_rows(tmp_path):
         assert Message.from_json(json.loads(m.to_json_line())) == m.__class__.from_json(m.to_json())
 
 
-def test_pair_lines_are_the_json_rows():
+def test_pair_lines_are_the_json_rows(tmp_path):
     from datetime import datetime
 
+    from wachat_tui.core import atomic
     from wachat_tui.core.records import Pair, Utterance
 
     pairs = [Pair("abc123", "Zoë", 3, "validation", datetime(2024, 1, 2, 3, 4, 5),
                   (Utterance("Leo", 'say "hi"\n\tok'), Utterance("A\\B", "\u2028 😀")), "fine\x01", True),
              Pair("def456", "Maya", 0, "train", datetime(2024, 1, 2, 3, 4, 5, 600), (), "", False)]
-    for p in pairs:
-        assert p.to_json_line() == json.dumps(p.to_json(), ensure_ascii=False)
-        assert Pair.from_json(json.loads(p.to_json_line())) == Pair.from_json(p.to_json())
+    target = tmp_path / "pairs.jsonl"
+    assert atomic.write_jsonl(target, (p.to_json() for p in pairs)) == 2
+    lines = target.read_text(encoding="utf-8").split("\n")[:-1]   # (U+2028 is not a line end here)
+    assert [json.loads(line) for line in lines] == [p.to_json() for p in pairs]
+    assert [Pair.from_json(json.loads(line)) for line in lines] == [Pair.from_json(p.to_json()) for p in pairs]
 
 
 def test_atomic_write_failure_keeps_old_file(tmp_path):

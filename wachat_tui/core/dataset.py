@@ -31,6 +31,7 @@ from typing import Iterable, Sequence
 
 from ..errors import ProjectError
 from . import records
+from .memory import gc_paused
 from .names import resolve_name
 from .prompt import system_prompt
 from .records import Message, Pair, Session
@@ -205,6 +206,7 @@ def default_personas(me: str, participants: Sequence[str]) -> list[str]:
     return [me]
 
 
+@gc_paused()
 def build_dataset(
     messages: Sequence[Message],
     me: str,

@@ -29,6 +29,7 @@ from .dataset import DatasetOptions
 from .language import detect_language
 from .layout import ProjectFiles, pid_alive
 from .lock import project_lock
+from .memory import gc_paused
 from .names import resolve_name, slugify
 from .people import People
 from .project import FORMAT, Project, _now, file_sha256, project_summary, set_last_project, unique_name, \
@@ -36,6 +37,7 @@ from .project import FORMAT, Project, _now, file_sha256, project_summary, set_la
 from .sources import ChatSource, read_chats
 
 
+@gc_paused()   # millions of short-lived rows: see core/memory.py
 def import_export(path: str | Path, me: str | None = None, name: str | None = None,
                   options: DatasetOptions | None = None, refresh: bool = False, *, add: bool = False,
                   chat: str | None = None, title: str | None = None) -> Project:

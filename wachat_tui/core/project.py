@@ -37,6 +37,7 @@ from .dataset import DatasetOptions, DatasetResult, report_counts, split_session
 from .language import LanguageReport
 from .layout import ProjectFiles, read_json_object, state_file
 from .lock import project_lock
+from .memory import gc_paused
 from .names import matching_names
 from .people import People
 from .records import Message, Pair, Session
@@ -326,6 +327,7 @@ class Project:
         return build_chats_dataset(self.chat_data(), self.me, self.chosen_personas(options), options,
                                    self.exclusions() if exclusions is None else exclusions)
 
+    @gc_paused()
     def rebuild(self, options: DatasetOptions | None = None, *, restyle: bool = False,
                 exclusions: list[str] | None = None) -> DatasetResult:
         """Rebuild the dataset files (with new options if given); keeps exclusions (``exclusions``:
@@ -447,7 +449,7 @@ def _write_outputs(files: ProjectFiles, result: DatasetResult,
         atomic.write_lines(files.chat(chat_id).messages, (m.to_json_line() for m in chat_messages))
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
-    atomic.write_lines(files.pairs, (p.to_json_line() for p in result.pairs))
+    atomic.write_jsonl(files.pairs, (p.to_json() for p in result.pairs))
 
 
 # ---------------------------------------------------------------------- the old layout

@@ -13,6 +13,12 @@ from datetime import datetime
 from json.encoder import encode_basestring as _json_str   # the json module's own escaper
 from typing import NamedTuple
 
+def iso_seconds(time: datetime) -> str:
+    """``time.isoformat(timespec="seconds")``; the plain ``isoformat()`` (half the cost) when it
+    is the same, i.e. for the whole seconds of every exported message."""
+    return time.isoformat() if not time.microsecond else time.isoformat(timespec="seconds")
+
+
 # Message kinds (the `kind` field of `wachat parse --jsonl`).
 TEXT = "text"
 MEDIA = "media"          # photo/video/audio/sticker/document/gif, omitted or attached
@@ -44,7 +50,7 @@ class Message:
 
     def to_json(self) -> dict:
         row = {
-            "time": self.time.isoformat(timespec="seconds"),
+            "time": iso_seconds(self.time),
             "author": self.author,
             "text": self.text,
             "kind": self.kind,
@@ -61,7 +67,7 @@ class Message:
         """``json.dumps(self.to_json(), ensure_ascii=False)``, character for character, at a
         third of the cost: ``messages.jsonl`` holds one line per message."""
         author = "null" if self.author is None else _json_str(self.author)
-        line = (f'{{"time": "{self.time.isoformat(timespec="seconds")}", "author": {author}, '
+        line = (f'{{"time": "{iso_seconds(self.time)}", "author": {author}, '
                 f'"text": {_json_str(self.text)}, "kind": {_json_str(self.kind)}')
         if self.edited:
             line += ', "edited": true'
@@ -145,23 +151,12 @@ class Pair(NamedTuple):
             "persona": self.persona,
             "session": self.session,
             "split": self.split,
-            "time": self.time.isoformat(timespec="seconds"),
+            "time": iso_seconds(self.time),
             "context": [{"author": u.author, "text": u.text} for u in self.context],
             "reply": self.reply,
             "excluded": self.excluded,
             "chat_id": self.chat_id,
         }
-
-    def to_json_line(self) -> str:
-        """``json.dumps(self.to_json(), ensure_ascii=False)``, character for character, at
-        half the cost: ``pairs.jsonl`` holds one line per pair."""
-        context = ", ".join(f'{{"author": {_json_str(u.author)}, "text": {_json_str(u.text)}}}'
-                            for u in self.context)
-        return (f'{{"id": {_json_str(self.id)}, "persona": {_json_str(self.persona)}, '
-                f'"session": {int(self.session)}, "split": {_json_str(self.split)}, '
-                f'"time": "{self.time.isoformat(timespec="seconds")}", "context": [{context}], '
-                f'"reply": {_json_str(self.reply)}, "excluded": {"true" if self.excluded else "false"}, '
-                f'"chat_id": {_json_str(self.chat_id)}}}')
 
     @classmethod
     def from_json(cls, row: dict) -> "Pair":

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .names import slugify
 from .prompt import system_prompt
-from .records import Pair, Utterance
+from .records import Pair, Utterance, iso_seconds
 from .turns import ChatTurn, is_tag_only
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ _new_pair = tuple.__new__
 
 def pair_id(persona: str, time: datetime, raw_reply: str) -> str:
     """Stable id of one reply: exclusions made in review survive rebuilds and option changes."""
-    key = f"{persona}\x1f{time.isoformat(timespec='seconds')}\x1f{raw_reply}"
+    key = f"{persona}\x1f{iso_seconds(time)}\x1f{raw_reply}"
     return _sha1(key.encode("utf-8")).hexdigest()[:12]
 
 

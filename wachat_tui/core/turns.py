@@ -39,6 +39,8 @@ _TAG_SET = frozenset((*MEDIA_TAGS.values(), *KIND_TAGS.values()))
 
 def is_tag_only(text: str) -> bool:
     """True when every bubble of a turn is one of the dataset's media tags (``<photo>``), no caption."""
+    if text.lstrip()[:1] != "<":    # every tag starts with "<": most turns are told here
+        return False
     parts = [p.strip() for p in text.split("\n") if p.strip()]
     return bool(parts) and all(p in _TAG_SET for p in parts)
 
