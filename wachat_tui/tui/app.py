@@ -107,7 +107,7 @@ class WachatApp(App[int]):
 
             ensure_private_dir(self._settings_path().parent)
             write_json(self._settings_path(), {"theme": self.theme})
-        except Exception:  # a settings file is never worth an error
+        except (OSError, WachatError):  # a settings file is never worth an error
             pass
 
     def action_show_keys(self) -> None:
@@ -148,7 +148,7 @@ class WachatApp(App[int]):
             from ..core.project import set_last_project
 
             set_last_project(project.name)
-        except Exception:  # remembering the last project is a convenience only
+        except (OSError, WachatError):  # remembering the last project is a convenience only
             pass
         try:
             self.screen.sync_project()  # type: ignore[attr-defined]

@@ -91,7 +91,7 @@ class WelcomeScreen(PaneScreen):
             from ...core.project import Project
 
             project = Project.open(name)
-        except Exception as exc:  # ProjectError has a user sentence
+        except (WachatError, OSError) as exc:  # ProjectError has a user sentence
             self.notify(_one_line(exc), severity="error")
             return
         self.app.open_project(project, mode="review")
