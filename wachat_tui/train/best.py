@@ -15,7 +15,7 @@ lowest loss: then it takes over, even if an older evaluation still in the band h
 estimate, since that one's weights are gone).
 
 Why this rule — measured on two chats with the default settings (embedded SmolLM2-135M, CPU;
-the step × loss × fidelity tables are in the README's benchmark section):
+the step × loss × fidelity tables are in the README's Benchmarks table, fidelity_training_bench.py):
 
 * Validation loss and fidelity mostly rise together early on, then part: on the demo chat the
   loss goes on falling to the last step while the estimate is flat within its noise. On the
