@@ -90,6 +90,9 @@ class ChatTurn(Vertical):
         if index == 0 and self.by_model:
             bubble.add_class("-model")
         row = Horizontal(bubble, classes="bubble-row")
+        # the bubble is the row's child only once the row is mounted (a later event): a refresh
+        # that comes first (the next streamed piece) must update it without querying for it
+        row.bubble = bubble  # type: ignore[attr-defined]
         return row
 
     def watch_text(self) -> None:
@@ -106,7 +109,7 @@ class ChatTurn(Vertical):
         rows = list(self.query_children(".bubble-row"))
         for i, line in enumerate(lines):
             if i < len(rows):
-                bubble = rows[i].query_one(Static)
+                bubble = rows[i].bubble  # type: ignore[attr-defined]
                 body = self._body(line)
                 bubble.update(Text.assemble(self._header(), "\n", body) if i == 0 else body)
             else:
