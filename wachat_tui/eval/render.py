@@ -59,7 +59,8 @@ def _chats_table(report: FidelityReport) -> Table:
     return table
 
 
-def _style_value(key: str, style: dict | None) -> str:
+def style_value(key: str, style: dict | None) -> str:
+    """One style habit of one writer as the tables and the Eval pane show it."""
     if not style:
         return "–"
     value = style.get(key)
@@ -80,7 +81,7 @@ def _style_table(name: str, s: Scores) -> Table:
     styles = {src: (m.style.to_json() if m.style else None) for src, m in s.sources.items()}
     cand = s.sources[CANDIDATE].style_distance
     for key, (_, label) in FEATURES.items():
-        table.add_row(label, *(Text(safe(_style_value(key, styles.get(src)))) for src in (BASE, CANDIDATE, REAL)),
+        table.add_row(label, *(Text(safe(style_value(key, styles.get(src)))) for src in (BASE, CANDIDATE, REAL)),
                       _num(cand.features.get(key) if cand else None))
     table.add_row(Text("summary", style="bold"), _num(s.base_style_distance), _num(s.style_distance), "0.00", "")
     return table

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...eval.memorisation import mask
-from ...eval.render import COPY_WARNING
+from ...eval.render import COPY_WARNING, style_value
 from ...eval.report import BASE, CANDIDATE, REAL, FidelityReport, Scores
 from ...eval.style import DISTRIBUTION, FEATURES, RELATIVE
 from .charts import hbar
@@ -111,19 +111,6 @@ def headline(persona: str, s: Scores) -> Text:
 
 
 # --------------------------------------------------------------------------- style bars
-def _value_text(key: str, style: dict | None) -> str:
-    if not style:
-        return "–"
-    value = style.get(key)
-    if key == "top_emoji":
-        return " ".join(value or []) or "none"
-    if key == "script":
-        return ", ".join(f"{k.lower()} {v * 100:.0f}%" for k, v in list((value or {}).items())[:2]) or "–"
-    if value is None:
-        return "–"
-    return f"{value:.1f}" if FEATURES[key][0] == RELATIVE else pct(value)
-
-
 def _distance_style(d: float | None) -> str:
     if d is None:
         return "dim"
@@ -160,7 +147,7 @@ def style_bars(s: Scores) -> Table:
         real_bar.stylize("green")
         model_bar.stylize("cyan")
         table.add_row(Text(label), Text("real\nmodel", style="dim"), Text("\n").join([real_bar, model_bar]),
-                      Text(f"{_value_text(key, real)}\n{_value_text(key, cand)}"),
+                      Text(f"{style_value(key, real)}\n{style_value(key, cand)}"),
                       Text(num(d), style=_distance_style(d)))
     return table
 
