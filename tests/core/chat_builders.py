@@ -1,6 +1,7 @@
 """Small hand-made chats for the dataset/stats/project tests (B)."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -64,3 +65,20 @@ def write_android(path: Path, messages: list[Message]) -> Path:
         rows.append(f"{stamp} - {m.author}: {m.text}" if m.author else f"{stamp} - {m.text}")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+def check_ground_truth(messages: list[Message], expected: dict) -> dict[str, list[Message]]:
+    """A fixture chat's messages hold to its EXPECTED.json entry (counts, span, per-person kinds and
+    edits); returns each expected person's messages for the format's own checks."""
+    people = [m for m in messages if m.author is not None]
+    assert len(people) == expected["messages"]
+    assert sum(1 for m in messages if m.author is None) == expected["system"]
+    assert messages[0].time.isoformat(timespec="minutes") == expected["first"]
+    assert messages[-1].time.isoformat(timespec="minutes") == expected["last"]
+    by_person = {}
+    for person, exp in expected["people"].items():
+        mine = by_person[person] = [m for m in people if m.author == person]
+        assert len(mine) == exp["messages"], person
+        assert dict(Counter(m.kind for m in mine)) == exp["kinds"], person
+        assert sum(m.edited for m in mine) == exp.get("edited", 0), person
+    return by_person

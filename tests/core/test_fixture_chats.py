@@ -10,6 +10,8 @@ import pytest
 
 from wachat_tui.core.parse import parse_export
 
+from .chat_builders import check_ground_truth
+
 CHATS = Path(__file__).resolve().parent.parent / "fixtures" / "chats"
 EXPECTED = json.loads((CHATS / "EXPECTED.json").read_text(encoding="utf-8"))
 WHATSAPP = [name for name in EXPECTED if name.endswith(".txt")]
@@ -19,18 +21,10 @@ WHATSAPP = [name for name in EXPECTED if name.endswith(".txt")]
 def test_fixture_chat_parses_to_its_ground_truth(name):
     expected = EXPECTED[name]
     parsed = parse_export(CHATS / name)
-    messages = list(parsed.messages)
     assert not parsed.info.unparsed
-    people = [m for m in messages if m.author is not None]
-    assert len(people) == expected["messages"]
-    assert sum(1 for m in messages if m.author is None) == expected["system"]
-    assert messages[0].time.isoformat(timespec="minutes") == expected["first"]
-    assert messages[-1].time.isoformat(timespec="minutes") == expected["last"]
+    mine_of = check_ground_truth(list(parsed.messages), expected)
     for person, exp in expected["people"].items():
-        mine = [m for m in people if m.author == person]
-        assert len(mine) == exp["messages"], person
-        assert dict(Counter(m.kind for m in mine)) == exp["kinds"], person
-        assert sum(m.edited for m in mine) == exp.get("edited", 0), person
+        mine = mine_of[person]
         # what a placeholder stands for, where the export says it (Android's "<Media omitted>" does
         # not; iOS's "audio omitted" is also what a voice note becomes)
         said = Counter("audio" if m.media_type == "voice" else m.media_type for m in mine
