@@ -5,7 +5,6 @@ GGUF and conversation are intact, and a resumed training ends where an uninterru
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
