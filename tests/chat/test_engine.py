@@ -145,3 +145,15 @@ def test_more_personas_than_snapshots_restore_the_oldest(embedded_gguf, history)
             partners = [p for p in people if p != speaker]
             h += lines_from_reply(speaker, eng.reply(h, speaker, partners) or "ok")
         assert eng.last_stats.reused_tokens > 0
+
+
+def test_style_cards_are_said_in_their_persona_prompt_only(embedded_gguf, history, engine):
+    """The run's style cards (given, else read from the GGUF) close that persona's system prompt."""
+    assert engine.cards == {}  # the embedded base GGUF carries none
+    card = "Leo's texting habits: starts messages with a capital letter; says sounds, great."
+    with ChatEngine(embedded_gguf, cards={"Leo": card}) as carded:
+        as_leo = carded.render_prompt(history, "Leo", ["Maya"])
+        as_maya = carded.render_prompt(history, "Maya", ["Leo"])
+    assert as_leo.startswith("<|im_start|>system\n" + system_prompt("Leo", ["Maya"]) + " " + card + "<|im_end|>")
+    assert system_prompt("Leo", ["Maya"], card=card) in as_leo
+    assert card not in as_maya and system_prompt("Maya", ["Leo"]) + "<|im_end|>" in as_maya

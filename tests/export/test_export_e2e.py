@@ -41,6 +41,11 @@ def test_q8_0_export_is_verified_and_loads_in_plain_llama_cpp(exported_gguf, tra
         assert meta["wachat.project"] == "demo"
         assert meta["wachat.base_model"].startswith("embedded:smollm2")
         assert "<|im_start|>" in meta["tokenizer.chat_template"]
+        # the style cards the run trained with travel in the file, and its system prompts say them
+        cards = json.loads(meta["wachat.style_cards"])
+        assert cards == json.loads((trained_run / "run.json").read_text())["style_cards"] and cards
+        assert json.loads(meta["wachat.system_prompts"])[DEMO_ME].endswith(cards[DEMO_ME])
+        assert record.style_cards == cards
         out = llm.create_chat_completion(
             messages=[{"role": "system", "content": json.loads(meta["wachat.system_prompts"])[DEMO_ME]},
                       {"role": "user", "content": "hey! are we still on for tonight?"}],
@@ -53,6 +58,7 @@ def test_q8_0_export_is_verified_and_loads_in_plain_llama_cpp(exported_gguf, tra
     assert f"FROM ./{exported_gguf.name}" in modelfile
     assert 'PARAMETER stop "<|im_end|>"' in modelfile and "approximate" not in modelfile
     assert f"You are {DEMO_ME}, texting with {DEMO_FRIEND}" in modelfile
+    assert cards[DEMO_ME] in modelfile
 
 
 def test_f16_export_passes_all_three_checks_and_chat_uses_it(trained_run, e2e_home, tmp_path):

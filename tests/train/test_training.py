@@ -26,6 +26,11 @@ def test_demo_run_writes_a_complete_run(trained_run):
     assert run["status"] == "finished" and run["base_model"] == "embedded:smollm2-135m"
     assert run["mode"] == "lora" and Path(run["base_path"], "config.json").exists()
     assert "Maya" in run["personas"] and run["step"] == 6
+    # each persona's style card (from the training replies) is kept with the run and was logged
+    cards = run["style_cards"]
+    assert set(cards) == {"Maya", "Leo"}
+    assert cards["Maya"].startswith("Maya's texting habits:") and "lowercase" in cards["Maya"]
+    assert cards["Leo"].startswith("Leo's texting habits:") and "capital letter" in cards["Leo"]
 
     events = [json.loads(l) for l in (trained_run / "events.jsonl").read_text().splitlines()]
     # progress logs (e.g. the one-time conversion of the embedded model on a fresh machine) may come first

@@ -122,7 +122,8 @@ class ChatEngine:
 
     def __init__(self, model_path: str | os.PathLike, *, n_ctx: int = 2048, seed: int | None = None,
                  sampling: Sampling | None = None, n_threads: int | None = None,
-                 n_gpu_layers: int = -1, lora_path: str | os.PathLike | None = None):
+                 n_gpu_layers: int = -1, lora_path: str | os.PathLike | None = None,
+                 cards: dict[str, str] | None = None):
         self.model_path = check_gguf_file(
             Path(model_path), hint="export one with `wachat export`, or point --model at a .gguf file")
         self.lora_path = check_gguf_file(
@@ -155,6 +156,9 @@ class ChatEngine:
         self._kv = KVCache(self._llm)
         self.n_ctx = self._llm.n_ctx()
         self.metadata: dict[str, str] = dict(getattr(self._llm, "metadata", {}) or {})
+        self.cards: dict[str, str] = dict(cards) if cards is not None else self._metadata_json("wachat.style_cards", dict)
+        """``{persona: style card}`` said in each persona's system prompt: the ones the model was
+        trained with (``wachat export`` stores them in the GGUF), unless ``cards`` is given."""
         self._setup_template()
 
     # -- model facts ------------------------------------------------------------------
@@ -181,15 +185,23 @@ class ChatEngine:
             self.close()
             raise ModelError(f"the chat template inside {self.model_path.name} is broken: {exc}") from exc
 
+    def _metadata_json(self, key: str, kind: type):
+        """A JSON value `wachat export` stored under ``key`` (an empty ``kind()`` when absent or damaged)."""
+        raw = self.metadata.get(key)
+        try:
+            value = json.loads(raw) if raw else kind()
+        except ValueError:
+            return kind()
+        if not isinstance(value, kind):
+            return kind()
+        if kind is dict:
+            return {str(k): str(v) for k, v in value.items()}
+        return [str(v) for v in value]
+
     @property
     def personas(self) -> list[str]:
         """Personas recorded by `wachat export` in the GGUF metadata (may be empty)."""
-        raw = self.metadata.get("wachat.personas")
-        try:
-            value = json.loads(raw) if raw else []
-        except ValueError:
-            return []
-        return [str(v) for v in value] if isinstance(value, list) else []
+        return self._metadata_json("wachat.personas", list)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -225,7 +237,7 @@ class ChatEngine:
 
         def render(start: int) -> tuple[str, list[int]]:
             messages, continuation = next_turn_messages(history[start:], persona, partners, chat_name,
-                                                        platform=platform,
+                                                        platform=platform, card=self.cards.get(persona),
                                                         trimmed=start > 0)
             text = self._render(messages, continuation)
             return text, self._tokenize(text)

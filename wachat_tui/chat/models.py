@@ -34,6 +34,12 @@ class ChatModel:
     """The embedded base model, when that is what runs."""
 
     @property
+    def cards(self) -> dict[str, str] | None:
+        """The style cards the model was trained with, from its export record (None: let the
+        engine read them from the GGUF — an adapter-only export's base GGUF has none)."""
+        return self.export.style_cards if self.export is not None and self.export.style_cards else None
+
+    @property
     def is_base(self) -> bool:
         """The untrained embedded model: replies will not sound like anyone in the chat."""
         return self.base is not None

@@ -43,12 +43,12 @@ def role_messages(history: Sequence[ChatLine], persona: str, partners: Sequence[
 
 def next_turn_messages(history: Sequence[ChatLine], persona: str, partners: Sequence[str],
                        chat_name: str | None = None, *, trimmed: bool = False,
-                       platform: str = "whatsapp") -> tuple[list[dict], str]:
+                       platform: str = "whatsapp", card: str | None = None) -> tuple[list[dict], str]:
     """``([system, …role messages], continuation)`` for ``persona``'s next turn.
 
     ``continuation`` is the persona's own last turn when the history ends with it: the prompt
     then goes on with that turn instead of answering it. A ``trimmed`` window starts with the
-    other side, like the training windows.
+    other side, like the training windows. ``card`` is the persona's style card (the run's own).
     """
     partners = [p for p in partners if p != persona]
     messages = role_messages(history, persona, partners)
@@ -58,7 +58,7 @@ def next_turn_messages(history: Sequence[ChatLine], persona: str, partners: Sequ
     continuation = ""
     if messages and messages[-1]["role"] == "assistant":
         continuation = messages.pop()["content"]
-    system = {"role": "system", "content": system_prompt(persona, partners, chat_name, platform)}
+    system = {"role": "system", "content": system_prompt(persona, partners, chat_name, platform, card=card)}
     return [system] + messages, continuation
 
 

@@ -95,7 +95,7 @@ def load_engine(project, args):
               file=sys.stderr)
     path = model.ready_path(lambda line: print(f"wachat: {line}", file=sys.stderr))
     engine = ChatEngine(path, lora_path=model.lora_path, n_ctx=args.n_ctx, seed=args.seed,
-                        sampling=sampling)
+                        sampling=sampling, cards=model.cards)
     return engine, model
 
 

@@ -344,6 +344,8 @@ class RunRecord:
     best_step: int | None = None
     base_eval_loss: float | None = None
     best_fidelity: float | None = None
+    style_cards: dict = field(default_factory=dict)
+    """``{persona: card}``: the style cards this run's system prompts carry (empty: none)."""
     step: int = 0
     max_steps: int = 0
     device: str = "cpu"
@@ -370,6 +372,7 @@ class RunRecord:
             data["run_id"] = Path(directory).name
         data["personas"] = list(data.get("personas") or [])
         data["config"] = dict(data.get("config") or {})
+        data["style_cards"] = {str(k): str(v) for k, v in dict(data.get("style_cards") or {}).items()}
         data["step"] = int(data.get("step") or 0)
         data["max_steps"] = int(data.get("max_steps") or 0)
         return cls(**data, dir=Path(directory) if directory is not None else None)
@@ -506,6 +509,8 @@ class ExportRecord:
     """For an adapter-only export: the shared base GGUF the adapter is applied to."""
     modelfile: str | None = None
     fidelity: dict | None = None
+    style_cards: dict | None = None
+    """``{persona: card}`` the run trained with (None: an export made before style cards)."""
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:

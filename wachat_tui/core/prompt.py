@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .style_card import with_card
+
 PLATFORM_LABELS = {"whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
@@ -19,12 +21,19 @@ def platform_label(platform: str | None) -> str:
 
 
 def system_prompt(persona: str, partners: Sequence[str], chat_name: str | None = None,
-                  platform: str | None = "whatsapp", *, group: bool | None = None) -> str:
+                  platform: str | None = "whatsapp", *, group: bool | None = None,
+                  card: str | None = None) -> str:
     """THE persona prompt. Training and the chat engine both call this, so they always agree.
 
     ``chat_name`` is the group's title (a 1:1 chat has none); ``group`` says whether the chat is
-    a group (default: it has a title or more than one partner); ``platform`` is the messenger.
+    a group (default: it has a title or more than one partner); ``platform`` is the messenger;
+    ``card`` is the persona's style card (:mod:`wachat_tui.core.style_card`), said last.
     """
+    return with_card(_setting(persona, partners, chat_name, platform, group), card)
+
+
+def _setting(persona: str, partners: Sequence[str], chat_name: str | None, platform: str | None,
+             group: bool | None) -> str:
     others = [p for p in partners if p and p != persona]
     app = platform_label(platform)
     style = f"Reply as {persona} would, in {persona}'s own texting style."

@@ -61,11 +61,13 @@ def history_lines(case: Case) -> list["ChatLine"]:
     return lines
 
 
-def persona_messages(case: Case) -> list[dict]:
-    """System prompt + the context seen from the persona's side (the training format)."""
+def persona_messages(case: Case, card: str | None = None) -> list[dict]:
+    """System prompt (with the persona's style ``card``, if any) + the context seen from the
+    persona's side (the training format)."""
     from ..chat.prompt import role_messages
 
-    system = {"role": "system", "content": system_prompt(case.persona, case.partners, case.chat, case.platform)}
+    system = {"role": "system", "content": system_prompt(case.persona, case.partners, case.chat, case.platform,
+                                                         card=card)}
     return [system] + role_messages(history_lines(case), case.persona, case.partners)
 
 
@@ -94,14 +96,19 @@ class GGUFBackend:
 
     def __init__(self, model_path: str | Path, *, name: str = "gguf", seed: int = 0, n_ctx: int = 2048,
                  sampling: "Sampling | None" = None, n_threads: int | None = None,
-                 lora_path: str | Path | None = None):
+                 lora_path: str | Path | None = None, cards: dict[str, str] | None = None):
         from ..chat.engine import ChatEngine
 
         self.name = name
         self.model_path = Path(model_path)
         self.last_ran_on = False
         self._engine = ChatEngine(self.model_path, n_ctx=n_ctx, seed=seed, sampling=sampling or chat_sampling(),
-                                  n_threads=n_threads, lora_path=lora_path)
+                                  n_threads=n_threads, lora_path=lora_path, cards=cards)
+
+    @property
+    def cards(self) -> dict[str, str]:
+        """The style cards the prompts carry (given, else the GGUF's own)."""
+        return self._engine.cards
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -155,8 +162,11 @@ class HFBackend:
     """
 
     def __init__(self, model, tokenizer, *, name: str = "hf", seed: int = 0,
-                 sampling: "Sampling | None" = None, max_prompt_tokens: int = 1536, without_adapter: bool = False):
+                 sampling: "Sampling | None" = None, max_prompt_tokens: int = 1536, without_adapter: bool = False,
+                 cards: dict[str, str] | None = None):
         self.name = name
+        self.cards = dict(cards or {})
+        """``{persona: style card}`` said in the system prompt (the run's own cards)."""
         self.model = model
         self.without_adapter = without_adapter
         """Generate with the peft adapter switched off: the base model's replies from the same
@@ -170,7 +180,7 @@ class HFBackend:
 
     @classmethod
     def load(cls, model_dir: str | Path, adapter: str | Path | None = None, *, name: str = "hf",
-             seed: int = 0, sampling: "Sampling | None" = None) -> "HFBackend":
+             seed: int = 0, sampling: "Sampling | None" = None, cards: dict[str, str] | None = None) -> "HFBackend":
         """Load a saved checkpoint (and an adapter on top) onto the CPU."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -188,7 +198,7 @@ class HFBackend:
                 raise ModelError(f"cannot load the adapter in {adapter}: {exc}".splitlines()[0]) from None
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        return cls(model, tokenizer, name=name, seed=seed, sampling=sampling)
+        return cls(model, tokenizer, name=name, seed=seed, sampling=sampling, cards=cards)
 
     def _end_tokens(self) -> list[int]:
         tok = self.tokenizer
@@ -200,7 +210,7 @@ class HFBackend:
         return ends
 
     def _prompt_ids(self, case: Case) -> list[int]:
-        messages = persona_messages(case)
+        messages = persona_messages(case, self.cards.get(case.persona))
         while True:
             ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
             ids = self.tokenizer(ids, add_special_tokens=False)["input_ids"]

@@ -160,29 +160,36 @@ def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None
     try:
         if target.gguf is not None:
             candidate = keep(GGUFBackend(target.gguf, name=target.label, seed=seed, n_threads=n_threads,
-                                         lora_path=target.lora, sampling=sampling))
+                                         lora_path=target.lora, sampling=sampling,
+                                         cards=target.run.style_cards if target.run else None))
+            # the base model answers the same prompts, style cards included
+            cards = candidate.cards
             base_name = target.run.base_model if target.run else candidate.metadata.get("wachat.base_model", "")
             base = embedded.lookup(base_name) if base_name else None
             if base is not None:
                 path = base.gguf_path()
                 identity = {"backend": "gguf", "model": base.base_name, "file": path.name,
-                            "bytes": path.stat().st_size}
+                            "bytes": path.stat().st_size, **({"cards": cards} if cards else {})}
                 yield candidate, lambda: keep(GGUFBackend(path, name=f"{base.label} (GGUF)", seed=seed,
-                                                          n_threads=n_threads, sampling=sampling)), identity
+                                                          n_threads=n_threads, sampling=sampling,
+                                                          cards=cards)), identity
             elif target.run is not None and target.run.base_path and Path(target.run.base_path).is_dir():
                 base_path = target.run.base_path
-                identity = {"backend": "hf", "model": target.run.base_model or base_path}
+                identity = {"backend": "hf", "model": target.run.base_model or base_path,
+                            **({"cards": cards} if cards else {})}
                 yield candidate, lambda: keep(HFBackend.load(base_path, name=f"{target.run.base_model} (HF)",
-                                                             seed=seed, sampling=sampling)), identity
+                                                             seed=seed, sampling=sampling, cards=cards)), identity
             else:
                 yield candidate, None, None
             return
         run = target.run
         base_path = _base_checkpoint(run)
-        candidate = keep(HFBackend.load(base_path, run.adapter, name=target.label, seed=seed, sampling=sampling))
-        identity = {"backend": "hf", "model": run.base_model or str(base_path)}
+        cards = run.style_cards
+        candidate = keep(HFBackend.load(base_path, run.adapter, name=target.label, seed=seed, sampling=sampling,
+                                        cards=cards))
+        identity = {"backend": "hf", "model": run.base_model or str(base_path), **({"cards": cards} if cards else {})}
         yield candidate, lambda: HFBackend(candidate.model, candidate.tokenizer, name=f"{run.base_model} (HF)",
-                                           seed=seed, sampling=sampling, without_adapter=True), identity
+                                           seed=seed, sampling=sampling, without_adapter=True, cards=cards), identity
     finally:
         for backend in reversed(opened):
             backend.close()

@@ -184,6 +184,11 @@ class TrainConfig:
     early_stopping_patience: int | None = field(default=None, metadata=flag("--early-stopping", metavar="N"))
     """Stop after N evaluations without a better validation loss (default: never)."""
 
+    style_card: bool = True
+    """Tell the model each persona's texting habits — a line computed from their training replies
+    (lowercase, length, laughs, signature words, emoji) — in the system prompt, in training and in
+    chat alike (default on; ``--no-style-card``: the persona's name only)."""
+
     sample_every_eval: bool = True
     """Generate replies for a few held-out contexts at every evaluation (default on)."""
 

@@ -20,10 +20,11 @@ from .config import TrainConfig
 class FidelityProbe:
     """A fitted estimator and the sampling its replies use."""
 
-    def __init__(self, estimator, sampling, seed: int):
+    def __init__(self, estimator, sampling, seed: int, cards: dict[str, str] | None = None):
         self.estimator = estimator
         self.sampling = sampling
         self.seed = seed
+        self.cards = dict(cards or {})
 
     @property
     def cases(self):
@@ -32,7 +33,7 @@ class FidelityProbe:
 
     @classmethod
     def build(cls, project: ProjectFiles, pairs: Path, config: TrainConfig,
-              log: Callable[..., None]) -> "FidelityProbe | None":
+              log: Callable[..., None], cards: dict[str, str] | None = None) -> "FidelityProbe | None":
         """The run's probe, or None (with a warning saying why) when no estimate can run."""
         if not config.fidelity_cases:
             return None
@@ -54,13 +55,14 @@ class FidelityProbe:
         classes = estimator.yardsticks.attributor.classes
         log(f"fidelity estimate at each evaluation: {len(estimator.cases)} held-out replies of up to "
             f"{config.fidelity_tokens} tokens, classifier over {len(classes)} people")
-        return cls(estimator, Sampling(max_tokens=config.fidelity_tokens), config.seed)
+        return cls(estimator, Sampling(max_tokens=config.fidelity_tokens), config.seed, cards)
 
     def estimate(self, model, tokenizer):
         """Measure ``model`` (the training model, adapter on) now; returns an ``Estimate``."""
         from ..eval.backends import HFBackend
 
-        backend = HFBackend(model, tokenizer, name="training", seed=self.seed, sampling=self.sampling)
+        backend = HFBackend(model, tokenizer, name="training", seed=self.seed, sampling=self.sampling,
+                            cards=self.cards)
         return self.estimator.estimate(backend)
 
     def sample_rows(self, step: int, estimate, n: int) -> list[dict]:

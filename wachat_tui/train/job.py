@@ -25,6 +25,7 @@ from ..core.layout import (ProjectFiles, RunFiles, RunRecord, checkpoint_complet
                            read_json_object)
 from ..core import atomic
 from ..core.lock import project_lock
+from ..core.style_card import style_cards, with_card
 from ..core.atomic import write_json
 from ..errors import WachatError
 from ..events import Checkpointed, Emitter, Evaluated, Failed, Finished, Sampled, Started, Step
@@ -257,7 +258,25 @@ class TrainingJob:
                 if r.get("persona"):
                     seen[r["persona"]] = seen.get(r["persona"], 0) + 1
             rec.personas = sorted(seen, key=lambda k: -seen[k])
+        self._apply_style_cards(train_rows, validation_rows)
         return train_rows, validation_rows
+
+    def _apply_style_cards(self, train_rows: list[dict], validation_rows: list[dict]) -> None:
+        """Each persona's style card, from the training replies (kept in ``run.json``; a resumed
+        run reuses its own), said after the system prompt of every sample."""
+        rec = self.progress.record
+        if not self.config.style_card:
+            rec.style_cards = {}
+            return
+        if not (self.resume and rec.style_cards):
+            rec.style_cards = style_cards(train_rows, rec.personas)
+        for row in (*train_rows, *validation_rows):
+            card = rec.style_cards.get(row.get("persona"))
+            messages = row.get("messages") or ()
+            if card and messages and messages[0].get("role") == "system":
+                messages[0]["content"] = with_card(messages[0]["content"], card)
+        for persona, card in rec.style_cards.items():
+            self.emit.log(f"style card · {card}")
 
     def _chosen_personas(self, rows: list[dict]) -> list[str]:
         """The ``--persona`` names as the dataset spells them (any name a person appears under
@@ -344,7 +363,8 @@ class TrainingJob:
                                          "validation_used": len(val_tok)}
         held_out = []
         if val_tok and self.main:
-            self.fidelity = FidelityProbe.build(self.project, self.files.snapshot_pairs, cfg, self.emit.log)
+            self.fidelity = FidelityProbe.build(self.project, self.files.snapshot_pairs, cfg, self.emit.log,
+                                                cards=self.progress.record.style_cards)
         if cfg.sample_every_eval and cfg.n_samples and validation_rows and self.fidelity is None:
             pairs = atomic.read_jsonl(self.files.snapshot_pairs) if self.files.snapshot_pairs.exists() else ()
             held_out = chat_data.held_out_prompts(validation_rows, cfg.n_samples, cfg.seed, self._participants,

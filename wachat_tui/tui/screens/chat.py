@@ -307,7 +307,7 @@ class ChatScreen(ChatPeople, PaneScreen):
                 from ...chat.engine import ChatEngine
 
                 self.engine = ChatEngine(self.chat_model.ready_path(), lora_path=self.chat_model.lora_path,
-                                         sampling=self.sampling)
+                                         sampling=self.sampling, cards=self.chat_model.cards)
                 self.post_message(ModelLoaded(str(self.chat_model.path)))
             return self.engine
 
