@@ -43,6 +43,10 @@ async def test_train_pane_runs_a_short_real_training(demo_project, home):
         assert view.eval_curve and view.best_eval_loss is not None
         assert view.samples  # sample replies next to the real ones
         await settle(pilot)
+        # what the run told the model about each persona is on screen above the samples
+        told = str(screen.query(".style-cards").last().render())
+        assert "Maya's texting habits:" in told and "Leo's texting habits:" in told
+        assert view.config["style_cards"]["Maya"] in told
         assert screen.query_one("#runs").option_count == 1
     run_dir = Path(view.run_dir or Path(view.result_path).parent)
     record = json.loads((run_dir / "run.json").read_text())

@@ -396,7 +396,7 @@ class TrainingJob:
                        batching=resolve_batching(cfg), eval_steps=eval_steps,
                        save_steps=cfg.resolved_save_steps(total_steps), warmup_steps=cfg.warmup_steps(total_steps),
                        gradient_checkpointing=cfg.resolved_gradient_checkpointing(), lora_alpha=cfg.lora_alpha,
-                       lora_targets=adapted_layer_names(trainer.model), personas=rec.personas,
+                       lora_targets=adapted_layer_names(trainer.model), personas=rec.personas, style_cards=rec.style_cards,
                        resumed_from=self.checkpoint.name if self.checkpoint else None,
                        world_size=world_size(), quantization=quantization_info(trainer.model))
         self.emit(Started(config=started, device=cfg.device or "cpu",

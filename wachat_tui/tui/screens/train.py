@@ -442,12 +442,13 @@ class TrainScreen(PaneScreen):
             return
         self._samples_shown = len(samples)
         box.remove_children()
+        widgets = self._style_card_lines(view)
         if not samples:
-            box.mount(Static(Text("Samples appear at each evaluation: the model's reply next to "
-                                  "the real one.", style="italic dim")))
+            widgets.append(Static(Text("Samples appear at each evaluation: the model's reply next to "
+                                       "the real one.", style="italic dim")))
+            box.mount_all(widgets)
             return
         last_step = samples[-1].step
-        widgets = []
         for s in [s for s in samples if s.step == last_step][-3:]:
             widgets.append(Static(Text(f"step {s.step} · the model plays {safe(s.persona)}", style="dim"),
                                   classes="sample-head"))
@@ -465,6 +466,18 @@ class TrainScreen(PaneScreen):
                 classes="sample-pair")
             widgets.append(with_real)
         box.mount_all(widgets)
+
+
+    @staticmethod
+    def _style_card_lines(view: RunView) -> list[Static]:
+        """What the run tells the model about each persona (its style cards), above the samples."""
+        cards = view.config.get("style_cards") or {}
+        if not isinstance(cards, dict) or not cards:
+            return []
+        text = Text("Told the model in its system prompt", style="bold dim")
+        for card in cards.values():
+            text.append("\n• " + safe(str(card)), style="dim")
+        return [Static(text, classes="sample-head style-cards")]
 
 
 def _fmt_value(value) -> str:
