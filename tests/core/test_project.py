@@ -31,8 +31,11 @@ def test_import_layout_contract_and_permissions(export):
     assert p.name == "ben" and p.dir == paths.projects_dir() / "ben"
     assert p.files.dir == p.dir
     for name in ("project.json", "chats/ben/messages.jsonl", "exclusions.json",
-                 "dataset/train.jsonl", "dataset/validation.jsonl", "dataset/pairs.jsonl"):
+                 "dataset/train.jsonl", "dataset/validation.jsonl"):
         assert (p.dir / name).is_file(), name
+    # the review pairs are made the first time they are asked for (not by every import)
+    assert not p.files.pairs.exists()
+    assert p.pairs() and p.files.pairs.is_file()
     # the style document is made the first time it is asked for (not by every import)
     assert not p.files.stats.exists()
     p.stats()
@@ -135,6 +138,21 @@ def test_set_excluded_rebuilds_dataset(export):
     assert p.counts == report_counts(p.last_result.report)
     p.set_excluded([target.id], excluded=False)
     assert p.exclusions() == [] and p.counts["excluded"] == 0
+
+
+def test_pairs_are_made_on_first_use_and_dropped_with_their_dataset(export):
+    from wachat_tui.core.project import ensure_pairs
+
+    p = import_export(export, "Ana", name="chat")
+    expected = json.loads(json.dumps([x.to_json() for x in p.build().pairs]))
+    assert expected and not p.files.pairs.exists()
+    assert [x.to_json() for x in Project.open("chat").pairs()] == expected   # built, written
+    assert list(atomic.read_jsonl(p.files.pairs)) == expected
+    assert ensure_pairs(p.files) is None                                     # there: kept
+    assert [x.to_json() for x in p.pairs()] == expected                      # read back
+    p.set_excluded([expected[0]["id"]])          # a new dataset: its pairs are made again
+    assert not p.files.pairs.exists()
+    assert Project.open("chat").pairs()[0].excluded is True
 
 
 def test_rebuild_with_new_options_and_stats(export):
