@@ -168,23 +168,11 @@ def write_jsonl(path: Path, rows: Iterable[dict], batch: int = 2000) -> int:
     return n
 
 
-def write_lines(path: Path, lines: Iterable[str], batch: int = 2000) -> int:
-    """Text lines (each without its line end), written in batches; returns the count."""
-    n = 0
-    with atomic_open(path) as fh:
-        chunk: list[str] = []
-        for line in lines:
-            chunk.append(line)
-            if len(chunk) >= batch:
-                chunk.append("")
-                fh.write("\n".join(chunk))
-                n += len(chunk) - 1
-                chunk.clear()
-        if chunk:
-            chunk.append("")
-            fh.write("\n".join(chunk))
-            n += len(chunk) - 1
-    return n
+def write_blocks(path: Path, blocks: Iterable[bytes]) -> None:
+    """Bytes, block after block (a file made elsewhere in pieces)."""
+    with atomic_open(path, "wb") as fh:
+        for block in blocks:
+            fh.write(block)
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:

@@ -39,6 +39,7 @@ from .layout import ProjectFiles, read_json_object, state_file
 from .lock import project_lock
 from .memory import gc_paused
 from .names import matching_names
+from .parse.hotloop import message_json_lines
 from .people import People
 from .records import Message, Pair, Session
 
@@ -453,7 +454,7 @@ def _write_outputs(files: ProjectFiles, result: DatasetResult,
     for chat_id, chat_messages in (messages or {}).items():
         paths.ensure_private_dir(files.chats_dir)
         paths.ensure_private_dir(files.chat(chat_id).dir)
-        atomic.write_lines(files.chat(chat_id).messages, (m.to_json_line() for m in chat_messages))
+        atomic.write_blocks(files.chat(chat_id).messages, message_json_lines(chat_messages))
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
     # the review pairs are made when first asked for (ensure_pairs): removed now, before the
