@@ -76,19 +76,19 @@ def new_chat_id(title: str, taken: Sequence[str]) -> str:
 
 
 def resolve_messages(messages: Sequence[Message], people: People) -> list[Message]:
-    """The messages with each author replaced by the person they are."""
-    cache: dict[str, str] = {}
-    out = []
-    for m in messages:
-        author = m.author
-        if author is None:
-            out.append(m)
-            continue
-        person = cache.get(author)
-        if person is None:
-            person = cache[author] = people.resolve(author)
-        out.append(m if person == author else replace(m, author=person))
-    return out
+    """The messages with each author replaced by the person they are (a new list; the very
+    same messages where nobody is renamed, as in a chat just imported)."""
+    names = {m.author for m in messages}
+    names.discard(None)
+    renamed = {}
+    for name in names:
+        person = people.resolve(name)
+        if person != name:
+            renamed[name] = person
+    if not renamed:
+        return list(messages)
+    get = renamed.get
+    return [m if (person := get(m.author)) is None else replace(m, author=person) for m in messages]
 
 
 def resolved_participants(chat: ChatEntry, people: People) -> list[str]:

@@ -267,9 +267,10 @@ def build_dataset(
         "samples": {"train": len(builder.train), "validation": len(builder.validation)},
         "pairs": {
             "total": len(pairs),
-            "train": sum(1 for p in pairs if p.split == "train" and not p.excluded),
-            "validation": sum(1 for p in pairs if p.split == "validation" and not p.excluded),
-            "excluded": sum(1 for p in pairs if p.excluded),
+            # the per-persona counts add up to these (each pair is counted once, by its split)
+            "train": sum(c["train"] for c in builder.by_persona.values()),
+            "validation": sum(c["validation"] for c in builder.by_persona.values()),
+            "excluded": sum(c["excluded"] for c in builder.by_persona.values()),
             "by_persona": builder.by_persona,
         },
         "filtered": builder.filtered,

@@ -138,13 +138,32 @@ def script_share(text: str, script: str) -> float:
     return sum(1 for ch in letters if unicodedata.name(ch, "").startswith(prefix)) / len(letters)
 
 
+#: What :func:`clean_text` keeps of an ASCII text that none of _NOISE's patterns but the
+#: numbers can match (no ``@``, ``<``, ``://``, ``www.``): letters, ``'``, `` ``, ``-``.
+_ASCII_NOT_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalpha() or c in "' -")})
+
+
+def clean_words(raw: str) -> tuple[str, int]:
+    """``" ".join(clean_text(raw).split())`` and its :func:`count_letters`; most chat texts
+    (ASCII, no link, address or tag) without the regexes: a table turns what they would
+    remove into spaces (a number, one space or several, is the same once spaces are collapsed)."""
+    if raw.isascii():
+        if "@" in raw or "<" in raw or "://" in raw or "www." in raw:
+            text = " ".join(clean_text(raw).split())
+        else:
+            text = " ".join(raw.translate(_ASCII_NOT_WORD).split())
+        # an ASCII text cleaned holds letters, "'", "-" and single spaces
+        return text, len(text) - text.count(" ") - text.count("'") - text.count("-")
+    text = " ".join(clean_text(raw).split())
+    return text, count_letters(text)
+
+
 def _chunks(texts: Iterable[tuple[str | None, str]], size: int = CHUNK_LETTERS) -> list[tuple[str, int]]:
     """(author, text) rows → chunks of about ``size`` letters, each from one author."""
     pending: dict[str | None, tuple[list[str], int]] = {}
     out: list[tuple[str, int]] = []
     for author, raw in texts:
-        text = " ".join(clean_text(raw).split())
-        n = count_letters(text)
+        text, n = clean_words(raw)
         if not n:
             continue
         parts, letters = pending.get(author, ([], 0))

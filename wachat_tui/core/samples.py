@@ -122,28 +122,31 @@ class SampleBuilder:
     def _entries(self, persona: _Persona, turns: list[ChatTurn]) -> list[_Entry]:
         name = persona.name
         entries: list[_Entry] = []
+        append = entries.append
+        user: _Entry | None = None     # the user entry being extended
         for turn in turns:
             if turn.author == name:
-                entries.append(_Entry("assistant", turn))
-            elif entries and entries[-1].role == "user":
-                entries[-1].turns.append(turn)
+                if entries:            # none before the first user turn
+                    append(_Entry("assistant", turn))
+                user = None
+            elif user is not None:
+                user.turns.append(turn)
             else:
-                entries.append(_Entry("user", turn))
-        start = 0
-        while start < len(entries) and entries[start].role == "assistant":
-            start += 1
-        end = len(entries)
-        while end > start and entries[end - 1].role == "user":
-            end -= 1
-        entries = entries[start:end]
+                user = _Entry("user", turn)
+                append(user)
+        if user is not None:           # no reply after the last user turn
+            entries.pop()
         if not entries:
             return entries
         options = self.options
         filtered = self.filtered
         max_user_chars = persona.max_user_chars
+        min_reply, max_reply = options.min_reply_chars, options.max_reply_chars
+        is_group = self.is_group
+        sha1 = _sha1
         for e in entries:
             if e.role == "user":
-                if self.is_group:
+                if is_group:
                     text = "\n".join(f"{t.author}: {b}" for t in e.turns for b in t.bubbles)
                 elif len(e.turns) == 1:
                     turn = e.turns[0]
@@ -157,16 +160,18 @@ class SampleBuilder:
                 e.content = truncate_tail(text, max_user_chars)
             else:
                 turn = e.turns[0]
-                e.content = turn.text
-                e.pair_id = pair_id(name, turn.start, turn.raw)
-                n = len(e.content)
-                if n < options.min_reply_chars:
+                e.content = content = turn.text
+                t = turn.start      # pair_id(name, turn.start, turn.raw), inline (one per reply)
+                e.pair_id = sha1(f"{name}\x1f{t.isoformat() if not t.microsecond else iso_seconds(t)}"
+                                 f"\x1f{turn.raw}".encode("utf-8")).hexdigest()[:12]
+                n = len(content)
+                if n < min_reply:
                     e.trainable = False
                     filtered["too_short"] += 1
-                elif n > options.max_reply_chars:
+                elif n > max_reply:
                     e.trainable = False
                     filtered["too_long"] += 1
-                    e.content = truncate_head(e.content, persona.max_context_reply_chars)
+                    e.content = truncate_head(content, persona.max_context_reply_chars)
                 else:
                     e.tokens = turn.tokens
                     continue
@@ -174,6 +179,7 @@ class SampleBuilder:
         # dedupe: same persona, same message answered, same reply → train once
         if options.dedupe:
             seen = self._seen
+            add = seen.add
             for k in range(1, len(entries), 2):
                 e = entries[k]
                 if not e.trainable:
@@ -185,7 +191,7 @@ class SampleBuilder:
                     e.pair_id = None  # not a reviewable pair: it repeats an earlier one
                     filtered["duplicate"] += 1
                 else:
-                    seen.add(key)
+                    add(key)
         return entries
 
     def _windows(self, persona: _Persona, s_index: int, split: str, entries: list[_Entry]) -> None:
