@@ -208,13 +208,13 @@ def test_atomic_write_failure_keeps_old_file(tmp_path):
 
 
 def test_failed_import_leaves_nothing_behind(export, monkeypatch):
-    real = project_mod._write_outputs
+    real = project_mod.write_messages   # what an import writes after the dataset
 
     def explode(*args, **kwargs):
         real(*args, **kwargs)
         raise OSError("disk full")
 
-    monkeypatch.setattr(project_mod, "_write_outputs", explode)
+    monkeypatch.setattr(project_mod, "write_messages", explode)
     with pytest.raises(OSError):
         import_export(export, "Ana", name="chat")
     assert list(paths.projects_dir().iterdir()) == []
@@ -229,7 +229,7 @@ def test_failed_refresh_keeps_previous_project(export, tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(project_mod, "_write_outputs", explode)
+    monkeypatch.setattr(project_mod, "write_messages", explode)
     with pytest.raises(OSError):
         import_export(other, "Ana", name="chat", refresh=True)
     assert (p.dir / "project.json").read_text() == config_before

@@ -168,6 +168,31 @@ def write_jsonl(path: Path, rows: Iterable[dict], batch: int = 2000) -> int:
     return n
 
 
+class JsonlSink:
+    """Rows appended to an open binary file as JSON lines (as :func:`write_jsonl` writes
+    them), in batches; ``len()`` is the number of rows so far. :meth:`flush` at the end."""
+
+    def __init__(self, fh: IO[bytes], batch: int = 2000):
+        self._fh = fh
+        self._batch = batch
+        self._chunk: list[bytes] = []
+        self._written = 0
+
+    def append(self, row: dict) -> None:
+        chunk = self._chunk
+        chunk.append(orjson.dumps(row, option=_ROW_OPTIONS))
+        if len(chunk) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        self._fh.write(b"".join(self._chunk))
+        self._written += len(self._chunk)
+        self._chunk.clear()
+
+    def __len__(self) -> int:
+        return self._written + len(self._chunk)
+
+
 def write_blocks(path: Path, blocks: Iterable[bytes]) -> None:
     """Bytes, block after block (a file made elsewhere in pieces)."""
     with atomic_open(path, "wb") as fh:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Sequence
 
-from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts
+from .dataset import DatasetOptions, DatasetResult, RowSinks, build_dataset, report_counts
 from .names import slugify
 from .people import People
 from .records import Message
@@ -126,9 +126,11 @@ class ChatData:
 
 
 def build_chats_dataset(chats: Sequence[ChatData], me: str, personas: Sequence[str],
-                        options: DatasetOptions, exclusions=()) -> DatasetResult:
+                        options: DatasetOptions, exclusions=(), *, rows: RowSinks | None = None,
+                        keep_pairs: bool = True) -> DatasetResult:
     """One dataset from several chats: each chat split by time on its own, its sessions
-    numbered after the previous chat's, its prompts naming its setting."""
+    numbered after the previous chat's, its prompts naming its setting. ``rows`` and
+    ``keep_pairs``: as for :func:`~wachat_tui.core.dataset.build_dataset`."""
     exclusions = set(exclusions)
     parts: list[DatasetResult] = []
     offset = 0
@@ -139,7 +141,7 @@ def build_chats_dataset(chats: Sequence[ChatData], me: str, personas: Sequence[s
                                chat_name=entry.title if entry.is_group else None,
                                participants=chat.participants, is_group=entry.is_group,
                                platform=entry.platform, chat_id=entry.id, session_offset=offset,
-                               personas=in_chat)
+                               personas=in_chat, rows=rows, keep_pairs=keep_pairs)
         offset += len(result.chat_turns)
         parts.append(result)
     return merge_results(parts, [c.entry.id for c in chats], list(personas))

@@ -24,9 +24,11 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .. import paths
 from ..errors import ProjectError, WachatError
@@ -448,15 +450,48 @@ def _style_inputs(options: DatasetOptions) -> tuple:
 
 def _write_outputs(files: ProjectFiles, result: DatasetResult,
                    messages: dict[str, list[Message]] | None = None) -> None:
-    """The dataset files (and, for an import, each new chat's messages)."""
-    paths.ensure_private_dir(files.dir)
+    """The dataset files of ``result`` (and, for an import, each new chat's messages)."""
+    write_messages(files, messages or {})
     paths.ensure_private_dir(files.dataset_dir)
-    for chat_id, chat_messages in (messages or {}).items():
+    atomic.write_jsonl(files.train, result.train)
+    atomic.write_jsonl(files.validation, result.validation)
+    _drop_pairs(files)
+
+
+def write_messages(files: ProjectFiles, messages: dict[str, list[Message]]) -> None:
+    """Each chat's ``messages.jsonl``."""
+    paths.ensure_private_dir(files.dir)
+    for chat_id, chat_messages in messages.items():
         paths.ensure_private_dir(files.chats_dir)
         paths.ensure_private_dir(files.chat(chat_id).dir)
         atomic.write_blocks(files.chat(chat_id).messages, message_json_lines(chat_messages))
-    atomic.write_jsonl(files.train, result.train)
-    atomic.write_jsonl(files.validation, result.validation)
+
+
+@dataclass
+class DatasetRows:
+    """The dataset files open for writing: rows go to disk as the build makes them."""
+
+    train: atomic.JsonlSink
+    validation: atomic.JsonlSink
+
+
+@contextmanager
+def dataset_writer(files: ProjectFiles) -> Iterator[DatasetRows]:
+    """``train.jsonl`` and ``validation.jsonl`` written while the dataset is built
+    (``build_chats_dataset(..., rows=...)``): a big chat's rows are never all in memory.
+    The files are the ones :func:`_write_outputs` writes; replaced when the block ends (or with
+    the transaction it is in), and left as they were if it fails."""
+    paths.ensure_private_dir(files.dir)
+    paths.ensure_private_dir(files.dataset_dir)
+    with atomic.atomic_open(files.train, "wb") as train, atomic.atomic_open(files.validation, "wb") as validation:
+        rows = DatasetRows(atomic.JsonlSink(train), atomic.JsonlSink(validation))
+        yield rows
+        rows.train.flush()
+        rows.validation.flush()
+    _drop_pairs(files)
+
+
+def _drop_pairs(files: ProjectFiles) -> None:
     # the review pairs are made when first asked for (ensure_pairs): removed now, before the
     # new dataset is committed, so that no pairs.jsonl of an older dataset outlives it
     files.pairs.unlink(missing_ok=True)

@@ -84,7 +84,7 @@ class SampleBuilder:
 
     def __init__(self, options: "DatasetOptions", participants: list[str], personas: list[str],
                  chat_name: str | None, excluded_ids: set[str], *, is_group: bool | None = None,
-                 platform: str = "whatsapp", chat_id: str | None = None):
+                 platform: str = "whatsapp", chat_id: str | None = None, keep_pairs: bool = True):
         self.options = options
         self.chat_name = chat_name
         self.chat_id = chat_id
@@ -95,6 +95,8 @@ class SampleBuilder:
         self.train: list[dict] = []
         self.validation: list[dict] = []
         self.pairs: list[Pair] = []
+        self.keep_pairs = keep_pairs
+        """False: the pairs are only counted (an import: pairs.jsonl is made on first use)."""
         self.filtered = {"duplicate": 0, "too_short": 0, "too_long": 0, "media_only": 0}
         self.split_windows = 0
         self.tokens = {"train": 0, "validation": 0}
@@ -225,6 +227,7 @@ class SampleBuilder:
         excluded_ids = self.excluded_ids
         counts = self.by_persona[persona.name]
         rows = self.validation if split == "validation" else self.train
+        keep_pairs = self.keep_pairs
         for w_no, (start, first_new, end) in enumerate(windows):
             msgs = [{"role": "system", "content": persona.system, "train": False, "pair": None}]
             context: list[Utterance] = []
@@ -243,12 +246,14 @@ class SampleBuilder:
                     any_train = any_train or train
                     if new and pid is not None:
                         excluded = pid in excluded_ids
-                        self.pairs.append(_new_pair(Pair, (pid, persona.name, s_index, split, e.turns[0].start,
-                                                           tuple(context[-PAIR_CONTEXT_TURNS:]), e.content,
-                                                           excluded, self.chat_id or "")))
+                        if keep_pairs:
+                            self.pairs.append(_new_pair(Pair, (
+                                pid, persona.name, s_index, split, e.turns[0].start,
+                                tuple(context[-PAIR_CONTEXT_TURNS:]), e.content, excluded, self.chat_id or "")))
                         counts["excluded" if excluded else split] += 1
-                for t in e.turns:
-                    context.append(t.said)
+                if keep_pairs:
+                    for t in e.turns:
+                        context.append(t.said)
             if not any_train:
                 continue
             rows.append({"id": f"s{s_index}-{persona.slug}-w{w_no}", "persona": persona.name,
