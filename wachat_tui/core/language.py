@@ -274,13 +274,8 @@ def detect_text(text: str) -> LanguageReport:
 
 def detect_language(messages: Iterable[Message]) -> LanguageReport:
     """The language(s) of a chat's text messages (see the module docstring)."""
-    texts: list[tuple[str | None, str]] = []
-    notices: list[tuple[str | None, str]] = []
-    for m in messages:
-        if m.kind == TEXT and m.author is not None:
-            texts.append((m.author, m.text))
-        elif m.text:
-            notices.append((None, m.text))
+    messages = messages if isinstance(messages, list) else list(messages)
+    texts = [(m.author, m.text) for m in messages if m.kind == TEXT and m.author is not None]
     if len(texts) > MAX_MESSAGES:
         step = len(texts) / MAX_MESSAGES
         texts = [texts[int(i * step)] for i in range(MAX_MESSAGES)]
@@ -289,6 +284,7 @@ def detect_language(messages: Iterable[Message]) -> LanguageReport:
     if letters >= MIN_LETTERS:
         shares, letters = _classify(chunks)
         return _report(shares, letters, "messages")
+    notices = [(None, m.text) for m in messages if m.text and not (m.kind == TEXT and m.author is not None)]
     locale_chunks = _chunks(notices) or chunks
     if sum(n for _, n in locale_chunks) < MIN_EVIDENCE:
         return LanguageReport(primary=None, letters=letters)

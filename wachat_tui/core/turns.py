@@ -159,11 +159,12 @@ def chat_sessions(messages: Iterable[Message], gap_minutes: float, media: str, r
             continue
         used += 1
         t = msg.time
-        if prev is None or t - prev > gap:
-            turns = []
-            sessions.append(turns)
-            turn = None
-        prev = t
+        if t is not prev:      # messages of one minute often share their time
+            if prev is None or t - prev > gap:
+                turns = []
+                sessions.append(turns)
+                turn = None
+            prev = t
         text = redact(raw, redactions)[0] if redacting else raw
         if turn is not None and turn.author == author:
             turn.bubbles.append(text)
