@@ -23,6 +23,10 @@ MESSAGE_OVERHEAD_TOKENS = 4  # role markers of a chat template
 PAIR_CONTEXT_TURNS = 3
 
 _sha1 = hashlib.sha1
+try:  # pair ids in C (the parser's extension; optional: pair_id in Python without it)
+    from .parse._hotloop import reply_id as _c_reply_id
+except ImportError:  # pragma: no cover - no C compiler, or an extension built before reply_id
+    _c_reply_id = None
 #: Pair(...) without the named tuple's Python-level __new__ (a third of the cost of a pair)
 _new_pair = tuple.__new__
 
@@ -54,8 +58,8 @@ class _Entry:
     def __init__(self, role: str, turn: ChatTurn):
         self.role = role
         self.turns = [turn]
-        self.pair_id: str | None = None
-        self.trainable = True     # False: excluded / duplicate / length-filtered
+        self.pair_id: str | None = None   # a reply trained on: its pair's id
+        self.trainable = True     # False: duplicate / length-filtered / media only
 
 
 class _Persona:
@@ -72,6 +76,9 @@ class _Persona:
         self.max_user_chars = int(room * 0.6 * CHARS_PER_TOKEN)
         self.max_context_reply_chars = int(room * 0.3 * CHARS_PER_TOKEN)
         self.slug = slugify(name, fallback="p")
+        self.id_prefix = name.encode("utf-8")     # of its pair ids (reply_id)
+        #: (message answered, reply) keys of the replies trained on so far (dedupe)
+        self.seen: set[tuple[str, str]] = set()
 
 
 def _tokens(text: str) -> int:
@@ -101,27 +108,23 @@ class SampleBuilder:
         self.split_windows = 0
         self.tokens = {"train": 0, "validation": 0}
         self.by_persona = {p: {"train": 0, "validation": 0, "excluded": 0} for p in personas}
-        self._seen: set[tuple] = set()
 
     def add_session(self, s_index: int, turns: list[ChatTurn], split: str) -> None:
         authors = {t.author for t in turns}
+        untrain_media = split == "train" and self.options.media_targets == "drop"
         for persona in self.personas:
             if persona.name not in authors:
                 continue
-            entries = self._entries(persona, turns)
+            entries = self._entries(persona, turns, untrain_media)
             if entries:
-                if split == "train" and self.options.media_targets == "drop":
-                    self._untrain_media_only(entries)
                 self._windows(persona, s_index, split, entries)
 
-    def _untrain_media_only(self, entries: list[_Entry]) -> None:
-        for e in entries:
-            if e.role == "assistant" and e.trainable and is_tag_only(e.content):
-                e.trainable = False
-                self.filtered["media_only"] += 1
-
     # -- one persona's view of a session --------------------------------------------------------
-    def _entries(self, persona: _Persona, turns: list[ChatTurn]) -> list[_Entry]:
+    def _entries(self, persona: _Persona, turns: list[ChatTurn], untrain_media: bool) -> list[_Entry]:
+        """The persona's entries of a session, each with its content and tokens; a reply is
+        filtered, in this order, by its length, as a duplicate (``dedupe``), as media only
+        (``untrain_media``: a training-split reply that is only media tags); one trained on
+        gets its pair id."""
         name = persona.name
         entries: list[_Entry] = []
         append = entries.append
@@ -145,9 +148,12 @@ class SampleBuilder:
         max_user_chars = persona.max_user_chars
         min_reply, max_reply = options.min_reply_chars, options.max_reply_chars
         is_group = self.is_group
-        sha1 = _sha1
+        # dedupe: same persona, same message answered, same reply → train once
+        seen = persona.seen if options.dedupe else None
+        c_reply_id, id_prefix = _c_reply_id, persona.id_prefix
         for e in entries:
             if e.role == "user":
+                user = e               # the message the next reply answers
                 if is_group:
                     text = "\n".join(f"{t.author}: {b}" for t in e.turns for b in t.bubbles)
                 elif len(e.turns) == 1:
@@ -163,9 +169,6 @@ class SampleBuilder:
             else:
                 turn = e.turns[0]
                 e.content = content = turn.text
-                t = turn.start      # pair_id(name, turn.start, turn.raw), inline (one per reply)
-                e.pair_id = sha1(f"{name}\x1f{t.isoformat() if not t.microsecond else iso_seconds(t)}"
-                                 f"\x1f{turn.raw}".encode("utf-8")).hexdigest()[:12]
                 n = len(content)
                 if n < min_reply:
                     e.trainable = False
@@ -176,24 +179,36 @@ class SampleBuilder:
                     e.content = truncate_head(content, persona.max_context_reply_chars)
                 else:
                     e.tokens = turn.tokens
+                    if seen is not None:
+                        # (last line of the message answered, reply), stripped and casefolded;
+                        # a turn is folded once, as a reply and as the message answered
+                        asked = user.content
+                        first = user.turns[0]
+                        if asked is first.text and "\n" not in asked:
+                            a = first.fold
+                            if a is None:
+                                a = first.fold = asked.strip().casefold()
+                        else:
+                            a = asked.rpartition("\n")[2].strip().casefold()
+                        r = turn.fold
+                        if r is None:
+                            r = turn.fold = content.strip().casefold()
+                        size = len(seen)
+                        seen.add((a, r))
+                        if len(seen) == size:     # seen before: one lookup, not two
+                            e.trainable = False   # not a reviewable pair: it repeats an earlier one
+                            filtered["duplicate"] += 1
+                            continue
+                    if untrain_media and is_tag_only(content):
+                        e.trainable = False
+                        filtered["media_only"] += 1
+                        continue
+                    # pair_id(name, turn.start, turn.raw): in C where it can (one per reply)
+                    t = turn.start
+                    pid = c_reply_id(id_prefix, t, turn.raw) if c_reply_id is not None else None
+                    e.pair_id = pid if pid is not None else pair_id(name, t, turn.raw)
                     continue
             e.tokens = _tokens(e.content)
-        # dedupe: same persona, same message answered, same reply → train once
-        if options.dedupe:
-            seen = self._seen
-            add = seen.add
-            for k in range(1, len(entries), 2):
-                e = entries[k]
-                if not e.trainable:
-                    continue
-                key = (name, entries[k - 1].content.rpartition("\n")[2].strip().casefold(),
-                       e.content.strip().casefold())
-                if key in seen:
-                    e.trainable = False
-                    e.pair_id = None  # not a reviewable pair: it repeats an earlier one
-                    filtered["duplicate"] += 1
-                else:
-                    add(key)
         return entries
 
     def _windows(self, persona: _Persona, s_index: int, split: str, entries: list[_Entry]) -> None:
@@ -239,7 +254,7 @@ class SampleBuilder:
                 if e.role == "user":
                     msgs.append({"role": "user", "content": e.content, "train": False, "pair": None})
                 else:
-                    pid = e.pair_id if e.trainable else None
+                    pid = e.pair_id     # None: not trained on
                     new = k >= first_new
                     train = new and pid is not None and pid not in excluded_ids
                     msgs.append({"role": "assistant", "content": e.content, "train": train, "pair": pid})

@@ -1524,10 +1524,177 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * reply_id: the dataset's pair id of one reply (core/samples.py, pair_id):
+ *   sha1(f"{persona}\x1f{time.isoformat()}\x1f{raw}".encode()).hexdigest()[:12]
+ * for a naive time in whole seconds; None for any other time (the caller's Python expression
+ * then). One per reply of a big chat: hashlib's per-call objects cost more than the hash, so
+ * SHA-1 (FIPS 180-4) is written out here; tests compare it with hashlib.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t h[5];
+    uint64_t len;          /* bytes so far */
+    unsigned char block[64];
+    size_t used;
+} Sha1;
+
+#define ROL32(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+
+static void
+sha1_compress(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8
+               | (uint32_t)p[4 * i + 3];
+    for (int i = 16; i < 80; i++)
+        w[i] = ROL32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
+#define SHA1_ROUNDS(from, to, f, k)                             \
+    for (int i = from; i < to; i++) {                           \
+        t = ROL32(a, 5) + (f) + e + (k) + w[i];                 \
+        e = d;                                                  \
+        d = c;                                                  \
+        c = ROL32(b, 30);                                       \
+        b = a;                                                  \
+        a = t;                                                  \
+    }
+    SHA1_ROUNDS(0, 20, (b & c) | (~b & d), 0x5A827999u)
+    SHA1_ROUNDS(20, 40, b ^ c ^ d, 0x6ED9EBA1u)
+    SHA1_ROUNDS(40, 60, (b & c) | (b & d) | (c & d), 0x8F1BBCDCu)
+    SHA1_ROUNDS(60, 80, b ^ c ^ d, 0xCA62C1D6u)
+#undef SHA1_ROUNDS
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+static void
+sha1_init(Sha1 *s)
+{
+    s->h[0] = 0x67452301u;
+    s->h[1] = 0xEFCDAB89u;
+    s->h[2] = 0x98BADCFEu;
+    s->h[3] = 0x10325476u;
+    s->h[4] = 0xC3D2E1F0u;
+    s->len = 0;
+    s->used = 0;
+}
+
+static void
+sha1_update(Sha1 *s, const unsigned char *p, size_t n)
+{
+    s->len += n;
+    if (s->used) {
+        size_t take = 64 - s->used < n ? 64 - s->used : n;
+        memcpy(s->block + s->used, p, take);
+        s->used += take;
+        p += take;
+        n -= take;
+        if (s->used < 64)
+            return;
+        sha1_compress(s->h, s->block);
+        s->used = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64)
+        sha1_compress(s->h, p);
+    memcpy(s->block, p, n);
+    s->used = n;
+}
+
+static void
+sha1_final(Sha1 *s, unsigned char out[20])
+{
+    uint64_t bits = s->len * 8;
+    unsigned char pad[72] = {0x80};
+    size_t n = (s->used < 56 ? 56 : 120) - s->used;
+    for (int i = 0; i < 8; i++)
+        pad[n + i] = (unsigned char)(bits >> (56 - 8 * i));
+    sha1_update(s, pad, n + 8);
+    for (int i = 0; i < 5; i++) {
+        out[4 * i] = (unsigned char)(s->h[i] >> 24);
+        out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
+        out[4 * i + 3] = (unsigned char)s->h[i];
+    }
+}
+
+/* The UTF-8 of a str into *bytes (an ASCII str: its own data, *owner stays NULL; else a new
+ * bytes object in *owner, without caching UTF-8 in the str); -1 on error (a lone surrogate). */
+static int
+utf8_of(PyObject *str, const char **bytes, Py_ssize_t *n, PyObject **owner)
+{
+    *owner = NULL;
+    if (PyUnicode_IS_ASCII(str)) {
+        *bytes = (const char *)PyUnicode_DATA(str);
+        *n = PyUnicode_GET_LENGTH(str);
+        return 0;
+    }
+    *owner = PyUnicode_AsUTF8String(str);
+    if (*owner == NULL)
+        return -1;
+    *bytes = PyBytes_AS_STRING(*owner);
+    *n = PyBytes_GET_SIZE(*owner);
+    return 0;
+}
+
+static PyObject *
+reply_id(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_Check(args[0]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "reply_id(prefix: bytes, time: datetime, raw: str)");
+        return NULL;
+    }
+    PyObject *t = args[1];
+    if (!PyDateTime_CheckExact(t) || PyDateTime_DATE_GET_MICROSECOND(t) != 0
+        || PyDateTime_DATE_GET_TZINFO(t) != Py_None)
+        Py_RETURN_NONE;
+    int year = PyDateTime_GET_YEAR(t);
+    if (year < 1 || year > 9999)
+        Py_RETURN_NONE;
+    /* "\x1f" + time.isoformat() + "\x1f": YYYY-MM-DDTHH:MM:SS */
+    char iso[21] = "\x1f" "0000-00-00T00:00:00" "\x1f";
+    int fields[6] = {year, PyDateTime_GET_MONTH(t), PyDateTime_GET_DAY(t), PyDateTime_DATE_GET_HOUR(t),
+                     PyDateTime_DATE_GET_MINUTE(t), PyDateTime_DATE_GET_SECOND(t)};
+    iso[1] = (char)('0' + year / 1000);
+    iso[2] = (char)('0' + year / 100 % 10);
+    for (int i = 0; i < 6; i++) {
+        int at = i == 0 ? 3 : 3 + 3 * i;
+        iso[at] = (char)('0' + fields[i] / 10 % 10);
+        iso[at + 1] = (char)('0' + fields[i] % 10);
+    }
+    const char *raw;
+    Py_ssize_t raw_n;
+    PyObject *owner;
+    if (utf8_of(args[2], &raw, &raw_n, &owner) < 0)
+        return NULL;
+    Sha1 s;
+    sha1_init(&s);
+    sha1_update(&s, (const unsigned char *)PyBytes_AS_STRING(args[0]), (size_t)PyBytes_GET_SIZE(args[0]));
+    sha1_update(&s, (const unsigned char *)iso, sizeof iso);
+    sha1_update(&s, (const unsigned char *)raw, (size_t)raw_n);
+    Py_XDECREF(owner);
+    unsigned char digest[20];
+    sha1_final(&s, digest);
+    static const char HEX[] = "0123456789abcdef";
+    char hex[12];
+    for (int i = 0; i < 6; i++) {
+        hex[2 * i] = HEX[digest[i] >> 4];
+        hex[2 * i + 1] = HEX[digest[i] & 15];
+    }
+    return PyUnicode_FromStringAndSize(hex, 12);
+}
+
 static PyMethodDef module_methods[] = {
     {"json_lines", (PyCFunction)json_lines, METH_VARARGS,
      "json_lines(messages, message_type, fallback) -> bytes: each message's to_json_line() and "
      "a line end, in UTF-8 (fallback(message) writes those it cannot write exactly)"},
+    {"reply_id", (PyCFunction)(void (*)(void))reply_id, METH_FASTCALL,
+     "reply_id(prefix, time, raw) -> str | None: sha1(prefix + b'\\x1f' + time.isoformat() + "
+     "b'\\x1f' + raw in UTF-8).hexdigest()[:12], for a naive time in whole seconds (else None)"},
     {NULL, NULL, 0, NULL},
 };
 
