@@ -309,26 +309,3 @@ def test_message_lines_in_c_on_every_fixture_and_corpus_file():
         checked += 1
     assert checked >= 3
 
-
-def test_reply_id_in_c_is_the_pair_id():
-    """The dataset's pair ids in C (samples.py uses it where built) equal pair_id: every
-    length around SHA-1's block edges, non-ASCII names and texts; None where C cannot say."""
-    import random
-    from datetime import timezone
-
-    from wachat_tui.core import samples
-
-    reply_id = samples._c_reply_id
-    assert reply_id is not None, "wachat_tui.core.parse._hotloop is not built: run `make setup`"
-    rnd = random.Random(3)
-    alphabet = "ab \n\x1fé😂ß\u200e中"
-    for length in [*range(130), *(rnd.randint(130, 3000) for _ in range(40))]:
-        raw = "".join(rnd.choice(alphabet) for _ in range(length))
-        name = rnd.choice(["Maya", "José", "", "x" * 70])
-        t = datetime(rnd.randint(1, 9999), rnd.randint(1, 12), rnd.randint(1, 28), rnd.randint(0, 23),
-                     rnd.randint(0, 59), rnd.randint(0, 59))
-        assert reply_id(name.encode("utf-8"), t, raw) == samples.pair_id(name, t, raw)
-    assert reply_id(b"a", datetime(2020, 1, 1, 1, 1, 1, 5), "x") is None
-    assert reply_id(b"a", datetime(2020, 1, 1, tzinfo=timezone.utc), "x") is None
-    with pytest.raises(UnicodeEncodeError):
-        reply_id(b"a", datetime(2020, 1, 1), "\ud800")

@@ -23,10 +23,6 @@ MESSAGE_OVERHEAD_TOKENS = 4  # role markers of a chat template
 PAIR_CONTEXT_TURNS = 3
 
 _sha1 = hashlib.sha1
-try:  # pair ids in C (the parser's extension; optional: pair_id in Python without it)
-    from .parse._hotloop import reply_id as _c_reply_id
-except ImportError:  # pragma: no cover - no C compiler, or an extension built before reply_id
-    _c_reply_id = None
 #: Pair(...) without the named tuple's Python-level __new__ (a third of the cost of a pair)
 _new_pair = tuple.__new__
 
@@ -76,7 +72,6 @@ class _Persona:
         self.max_user_chars = int(room * 0.6 * CHARS_PER_TOKEN)
         self.max_context_reply_chars = int(room * 0.3 * CHARS_PER_TOKEN)
         self.slug = slugify(name, fallback="p")
-        self.id_prefix = name.encode("utf-8")     # of its pair ids (reply_id)
         #: (message answered, reply) keys of the replies trained on so far (dedupe)
         self.seen: set[tuple[str, str]] = set()
 
@@ -150,7 +145,7 @@ class SampleBuilder:
         is_group = self.is_group
         # dedupe: same persona, same message answered, same reply → train once
         seen = persona.seen if options.dedupe else None
-        c_reply_id, id_prefix = _c_reply_id, persona.id_prefix
+        sha1 = _sha1
         for e in entries:
             if e.role == "user":
                 user = e               # the message the next reply answers
@@ -203,10 +198,9 @@ class SampleBuilder:
                         e.trainable = False
                         filtered["media_only"] += 1
                         continue
-                    # pair_id(name, turn.start, turn.raw): in C where it can (one per reply)
-                    t = turn.start
-                    pid = c_reply_id(id_prefix, t, turn.raw) if c_reply_id is not None else None
-                    e.pair_id = pid if pid is not None else pair_id(name, t, turn.raw)
+                    t = turn.start      # pair_id(name, turn.start, turn.raw), inline (one per reply)
+                    e.pair_id = sha1(f"{name}\x1f{t.isoformat() if not t.microsecond else iso_seconds(t)}"
+                                     f"\x1f{turn.raw}".encode("utf-8")).hexdigest()[:12]
                     continue
             e.tokens = _tokens(e.content)
         return entries
