@@ -180,10 +180,10 @@ def _config(name: str, created: str, me: str, people: People, entries: list[Chat
 
 def _language(entries: list[ChatEntry], messages: dict[str, list], stored: Project | None) -> dict:
     """The detected language of every message of ``entries`` (new ones given, the others read)."""
-    def every():
-        for entry in entries:
-            yield from (messages[entry.id] if entry.id in messages else stored.raw_messages(entry.id))
-    return detect_language(every()).to_dict()
+    every: list = []
+    for entry in entries:
+        every += messages[entry.id] if entry.id in messages else stored.raw_messages(entry.id)
+    return detect_language(every).to_dict()
 
 
 _IMPORTING_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[^.]+\.importing$")

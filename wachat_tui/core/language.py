@@ -158,32 +158,66 @@ def clean_words(raw: str) -> tuple[str, int]:
     return text, count_letters(text)
 
 
-def _chunks(texts: Iterable[tuple[str | None, str]], size: int = CHUNK_LETTERS) -> list[tuple[str, int]]:
-    """(author, text) rows → chunks of about ``size`` letters, each from one author."""
-    pending: dict[str | None, tuple[list[str], int]] = {}
-    out: list[tuple[str, int]] = []
-    for author, raw in texts:
-        text, n = clean_words(raw)
+#: ASCII bytes that are not letters (deleted to count the letters of an ASCII text)
+_ASCII_NOT_LETTER = bytes(c for c in range(128) if not chr(c).isalpha())
+
+
+def letter_count(raw: str) -> int:
+    """``clean_words(raw)[1]`` without making the words: only a link, an address, a mention or
+    a tag (``@``, ``<``, ``://``, ``www.``) can take letters away; the numbers and symbols the
+    cleaning removes are not letters."""
+    if "@" in raw or "<" in raw or "://" in raw or "www." in raw:
+        return clean_words(raw)[1]
+    if raw.isascii():
+        return len(raw.encode("ascii").translate(None, _ASCII_NOT_LETTER))
+    return count_letters(raw)
+
+
+def _chunk_plan(texts: Sequence[tuple[str | None, str]], size: int = CHUNK_LETTERS) -> list[tuple[list[int], int]]:
+    """What :func:`_chunks` makes of ``texts``, as (indices of the texts in it, letters), in the
+    same order; counted, not cleaned (only the chunks classified need their words)."""
+    pending: dict[str | None, tuple[list[int], int]] = {}
+    out: list[tuple[list[int], int]] = []
+    for i, (author, raw) in enumerate(texts):
+        n = letter_count(raw)
         if not n:
             continue
         parts, letters = pending.get(author, ([], 0))
-        parts.append(text)
+        parts.append(i)
         letters += n
         if letters >= size:
-            out.append((" ".join(parts), letters))
+            out.append((parts, letters))
             parts, letters = [], 0
         pending[author] = (parts, letters)
     for parts, letters in pending.values():
         if letters:
-            out.append((" ".join(parts), letters))
+            out.append((parts, letters))
     return out
+
+
+def _chunk_texts(texts: Sequence[tuple[str | None, str]],
+                 plan: Iterable[tuple[list[int], int]]) -> list[tuple[str, int]]:
+    """The chunks of a plan: (their texts' words, letters)."""
+    return [(" ".join(clean_words(texts[i][1])[0] for i in parts), letters) for parts, letters in plan]
+
+
+def _chunks(texts: Iterable[tuple[str | None, str]], size: int = CHUNK_LETTERS) -> list[tuple[str, int]]:
+    """(author, text) rows → chunks of about ``size`` letters, each from one author."""
+    texts = texts if isinstance(texts, list) else list(texts)
+    return _chunk_texts(texts, _chunk_plan(texts, size))
+
+
+def _spread(chunks: list, most: int = MAX_CHUNKS) -> list:
+    """At most ``most`` of ``chunks``, evenly spread."""
+    if len(chunks) <= most:
+        return chunks
+    step = len(chunks) / most
+    return [chunks[int(i * step)] for i in range(most)]
 
 
 def _classify(chunks: Sequence[tuple[str, int]]) -> tuple[dict[str, float], int]:
     """Letter-weighted language shares of ``chunks`` (at most MAX_CHUNKS of them, evenly spread)."""
-    if len(chunks) > MAX_CHUNKS:
-        step = len(chunks) / MAX_CHUNKS
-        chunks = [chunks[int(i * step)] for i in range(MAX_CHUNKS)]
+    chunks = _spread(chunks)
     if _surely_english(chunks):
         return {"en": 1.0}, sum(n for _, n in chunks)
     identifier = _identifier()
@@ -275,17 +309,19 @@ def detect_text(text: str) -> LanguageReport:
 def detect_language(messages: Iterable[Message]) -> LanguageReport:
     """The language(s) of a chat's text messages (see the module docstring)."""
     messages = messages if isinstance(messages, list) else list(messages)
-    texts = [(m.author, m.text) for m in messages if m.kind == TEXT and m.author is not None]
-    if len(texts) > MAX_MESSAGES:
-        step = len(texts) / MAX_MESSAGES
-        texts = [texts[int(i * step)] for i in range(MAX_MESSAGES)]
-    chunks = _chunks(texts)
-    letters = sum(n for _, n in chunks)
+    said = [m for m in messages if m.kind == TEXT and m.author is not None]
+    if len(said) > MAX_MESSAGES:
+        step = len(said) / MAX_MESSAGES
+        said = [said[int(i * step)] for i in range(MAX_MESSAGES)]
+    texts = [(m.author, m.text) for m in said]
+    plan = _chunk_plan(texts)
+    letters = sum(n for _, n in plan)
     if letters >= MIN_LETTERS:
-        shares, letters = _classify(chunks)
+        # only the chunks classified are cleaned (a 200k-message chat: 600 of ~3,500)
+        shares, letters = _classify(_chunk_texts(texts, _spread(plan)))
         return _report(shares, letters, "messages")
     notices = [(None, m.text) for m in messages if m.text and not (m.kind == TEXT and m.author is not None)]
-    locale_chunks = _chunks(notices) or chunks
+    locale_chunks = _chunks(notices) or _chunk_texts(texts, plan)
     if sum(n for _, n in locale_chunks) < MIN_EVIDENCE:
         return LanguageReport(primary=None, letters=letters)
     shares, total = _classify(locale_chunks)
