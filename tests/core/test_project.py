@@ -251,3 +251,16 @@ def test_ensure_demo_project():
     assert p.name == "demo" and p.me == "Maya" and p.personas == ["Maya", "Leo"]
     assert ensure_demo_project().dir == p.dir
     assert p.counts["samples_train"] > 100
+
+
+@pytest.mark.parametrize("fixture, me", [("chats/he_noa_itai.txt", "נועה"), ("chats/multi/friends_group.txt", "Dani")])
+def test_an_import_writes_the_rows_a_rebuild_writes(fixture, me):
+    """An import streams its dataset rows to disk (JsonlSink, str-key options); a rebuild
+    writes them with write_jsonl: the same bytes (non-ASCII, emoji, a group, a 1:1 chat)."""
+    from ..conftest import FIXTURES
+
+    p = import_export(FIXTURES / fixture, me, name="rows")
+    streamed = p.train_path.read_bytes(), p.files.validation.read_bytes()
+    p.rebuild()
+    assert (p.train_path.read_bytes(), p.files.validation.read_bytes()) == streamed
+    assert streamed[0].count(b"\n") > 5

@@ -149,6 +149,9 @@ def write_json(path: Path, obj) -> None:
 #: module's time. Compact separators; otherwise the same JSON (UTF-8 unescaped like
 #: ``ensure_ascii=False``; datetimes as ``isoformat(timespec="seconds")``).
 _ROW_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS | orjson.OPT_OMIT_MICROSECONDS
+#: The dataset rows (str keys, no datetimes): the bytes _ROW_OPTIONS gives them, without
+#: OPT_NON_STR_KEYS' slower path (~15% of orjson's time on a big chat's rows).
+_STR_KEY_OPTIONS = orjson.OPT_APPEND_NEWLINE
 
 
 def write_jsonl(path: Path, rows: Iterable[dict], batch: int = 2000) -> int:
@@ -170,7 +173,8 @@ def write_jsonl(path: Path, rows: Iterable[dict], batch: int = 2000) -> int:
 
 class JsonlSink:
     """Rows appended to an open binary file as JSON lines (as :func:`write_jsonl` writes
-    them), in batches; ``len()`` is the number of rows so far. :meth:`flush` at the end."""
+    them), in batches; ``len()`` is the number of rows so far. :meth:`flush` at the end.
+    Rows with str keys only (the dataset's): another key fails (orjson.JSONEncodeError)."""
 
     def __init__(self, fh: IO[bytes], batch: int = 2000):
         self._fh = fh
@@ -180,7 +184,7 @@ class JsonlSink:
 
     def append(self, row: dict) -> None:
         chunk = self._chunk
-        chunk.append(orjson.dumps(row, option=_ROW_OPTIONS))
+        chunk.append(orjson.dumps(row, option=_STR_KEY_OPTIONS))
         if len(chunk) >= self._batch:
             self.flush()
 

@@ -49,13 +49,13 @@ class _Entry:
     """One message of a sample while it is built: an assistant turn, or the user turns
     between two of them."""
 
-    __slots__ = ("role", "turns", "content", "tokens", "pair_id", "trainable")
+    __slots__ = ("role", "turns", "content", "tokens", "pair_id")
 
     def __init__(self, role: str, turn: ChatTurn):
         self.role = role
         self.turns = [turn]
-        self.pair_id: str | None = None   # a reply trained on: its pair's id
-        self.trainable = True     # False: duplicate / length-filtered / media only
+        #: a reply trained on: its pair's id; None: not trained on (duplicate, length, media only)
+        self.pair_id: str | None = None
 
 
 class _Persona:
@@ -116,28 +116,15 @@ class SampleBuilder:
 
     # -- one persona's view of a session --------------------------------------------------------
     def _entries(self, persona: _Persona, turns: list[ChatTurn], untrain_media: bool) -> list[_Entry]:
-        """The persona's entries of a session, each with its content and tokens; a reply is
-        filtered, in this order, by its length, as a duplicate (``dedupe``), as media only
-        (``untrain_media``: a training-split reply that is only media tags); one trained on
-        gets its pair id."""
+        """The persona's entries of a session, each with its content and tokens, in one pass over
+        the turns (a user entry is finished when the reply to it comes); a reply is filtered, in
+        this order, by its length, as a duplicate (``dedupe``), as media only (``untrain_media``:
+        a training-split reply that is only media tags); one trained on gets its pair id."""
         name = persona.name
         entries: list[_Entry] = []
         append = entries.append
         user: _Entry | None = None     # the user entry being extended
-        for turn in turns:
-            if turn.author == name:
-                if entries:            # none before the first user turn
-                    append(_Entry("assistant", turn))
-                user = None
-            elif user is not None:
-                user.turns.append(turn)
-            else:
-                user = _Entry("user", turn)
-                append(user)
-        if user is not None:           # no reply after the last user turn
-            entries.pop()
-        if not entries:
-            return entries
+        asked: _Entry | None = None    # the last finished one: the message a reply answers
         options = self.options
         filtered = self.filtered
         max_user_chars = persona.max_user_chars
@@ -146,63 +133,74 @@ class SampleBuilder:
         # dedupe: same persona, same message answered, same reply → train once
         seen = persona.seen if options.dedupe else None
         sha1 = _sha1
-        for e in entries:
-            if e.role == "user":
-                user = e               # the message the next reply answers
+        for turn in turns:
+            if turn.author != name:
+                if user is not None:
+                    user.turns.append(turn)
+                else:
+                    user = _Entry("user", turn)
+                    append(user)
+                continue
+            if user is not None:       # the user entry is complete: its content
+                asked = e = user
+                user = None
                 if is_group:
                     text = "\n".join(f"{t.author}: {b}" for t in e.turns for b in t.bubbles)
                 elif len(e.turns) == 1:
-                    turn = e.turns[0]
-                    if len(turn.text) <= max_user_chars:      # the common case: the turn as it is
-                        e.content = turn.text
-                        e.tokens = turn.tokens
-                        continue
-                    text = turn.text
+                    first = e.turns[0]
+                    text = first.text
+                    if len(text) <= max_user_chars:      # the common case: the turn as it is
+                        e.content = text
+                        e.tokens = first.tokens
+                        text = None
                 else:
                     text = "\n".join(t.text for t in e.turns)
-                e.content = truncate_tail(text, max_user_chars)
-            else:
-                turn = e.turns[0]
-                e.content = content = turn.text
-                n = len(content)
-                if n < min_reply:
-                    e.trainable = False
-                    filtered["too_short"] += 1
-                elif n > max_reply:
-                    e.trainable = False
-                    filtered["too_long"] += 1
-                    e.content = truncate_head(content, persona.max_context_reply_chars)
+                if text is not None:
+                    e.content = truncate_tail(text, max_user_chars)
+                    e.tokens = _tokens(e.content)
+            elif not entries:          # none before the first user turn
+                continue
+            e = _Entry("assistant", turn)
+            append(e)
+            e.content = content = turn.text
+            n = len(content)
+            if n < min_reply:
+                filtered["too_short"] += 1
+                e.tokens = _tokens(content)
+                continue
+            if n > max_reply:
+                filtered["too_long"] += 1
+                e.content = truncate_head(content, persona.max_context_reply_chars)
+                e.tokens = _tokens(e.content)
+                continue
+            e.tokens = turn.tokens
+            if seen is not None:
+                # (last line of the message answered, reply), stripped and casefolded;
+                # a turn is folded once, as a reply and as the message answered
+                a = asked.content
+                first = asked.turns[0]
+                if a is first.text and "\n" not in a:
+                    a = first.fold
+                    if a is None:
+                        a = first.fold = first.text.strip().casefold()
                 else:
-                    e.tokens = turn.tokens
-                    if seen is not None:
-                        # (last line of the message answered, reply), stripped and casefolded;
-                        # a turn is folded once, as a reply and as the message answered
-                        asked = user.content
-                        first = user.turns[0]
-                        if asked is first.text and "\n" not in asked:
-                            a = first.fold
-                            if a is None:
-                                a = first.fold = asked.strip().casefold()
-                        else:
-                            a = asked.rpartition("\n")[2].strip().casefold()
-                        r = turn.fold
-                        if r is None:
-                            r = turn.fold = content.strip().casefold()
-                        size = len(seen)
-                        seen.add((a, r))
-                        if len(seen) == size:     # seen before: one lookup, not two
-                            e.trainable = False   # not a reviewable pair: it repeats an earlier one
-                            filtered["duplicate"] += 1
-                            continue
-                    if untrain_media and is_tag_only(content):
-                        e.trainable = False
-                        filtered["media_only"] += 1
-                        continue
-                    t = turn.start      # pair_id(name, turn.start, turn.raw), inline (one per reply)
-                    e.pair_id = sha1(f"{name}\x1f{t.isoformat() if not t.microsecond else iso_seconds(t)}"
-                                     f"\x1f{turn.raw}".encode("utf-8")).hexdigest()[:12]
+                    a = a.rpartition("\n")[2].strip().casefold()
+                r = turn.fold
+                if r is None:
+                    r = turn.fold = content.strip().casefold()
+                size = len(seen)
+                seen.add((a, r))
+                if len(seen) == size:     # seen before (one lookup, not two): not a
+                    filtered["duplicate"] += 1   # reviewable pair, it repeats an earlier one
                     continue
-            e.tokens = _tokens(e.content)
+            if untrain_media and "<" in content and is_tag_only(content):   # tags start with "<"
+                filtered["media_only"] += 1
+                continue
+            t = turn.start      # pair_id(name, turn.start, turn.raw), inline (one per reply)
+            e.pair_id = sha1(f"{name}\x1f{t.isoformat() if not t.microsecond else iso_seconds(t)}"
+                             f"\x1f{turn.raw}".encode("utf-8")).hexdigest()[:12]
+        if user is not None:           # no reply after the last user turn
+            entries.pop()
         return entries
 
     def _windows(self, persona: _Persona, s_index: int, split: str, entries: list[_Entry]) -> None:
@@ -210,8 +208,11 @@ class SampleBuilder:
         budget = self.options.max_context_tokens
         sys_tokens = persona.system_tokens
         windows: list[tuple[int, int, int]] = []
-        i = 0
         n = len(entries)
+        # the common case, a session that fits: one window, what the loop below would make of it
+        i = n if sys_tokens + sum(e.tokens for e in entries) <= budget else 0
+        if i:
+            windows.append((0, 0, n - 1))
         while i < n:
             start = i
             if windows and i >= 2:

@@ -170,9 +170,11 @@ def chat_sessions(messages: Iterable[Message], gap_minutes: float, media: str, r
         t = msg.time
         if t is not prev:      # messages of one minute often share their time
             if prev is None or t - prev > gap:
+                if turn is not None:
+                    turn.finish()
+                    turn = None
                 turns = []
                 sessions.append(turns)
-                turn = None
             prev = t
         text = redact(raw, redactions)[0] if redacting else raw
         if turn is not None and turn.author == author:
@@ -181,11 +183,12 @@ def chat_sessions(messages: Iterable[Message], gap_minutes: float, media: str, r
                 turn.raws.append(raw)
             turn.end = t
         else:
+            if turn is not None:   # finished as the next one starts: one pass over the messages
+                turn.finish()
             turn = ChatTurn(author, t, text, raw if redacting else None)
             turns.append(turn)
-    for turns in sessions:
-        for turn in turns:
-            turn.finish()
+    if turn is not None:
+        turn.finish()
     report["messages"] += n
     report["messages_used"] = used
     report["media_tagged"] += tagged
