@@ -53,7 +53,7 @@ class _Entry:
 
     def __init__(self, role: str, turn: ChatTurn):
         self.role = role
-        self.turns = [turn]
+        self.turns: tuple[ChatTurn, ...] = (turn,)   # a tuple: most entries are one turn
         #: a reply trained on: its pair's id; None: not trained on (duplicate, length, media only)
         self.pair_id: str | None = None
 
@@ -136,7 +136,7 @@ class SampleBuilder:
         for turn in turns:
             if turn.author != name:
                 if user is not None:
-                    user.turns.append(turn)
+                    user.turns += (turn,)
                 else:
                     user = _Entry("user", turn)
                     append(user)
@@ -241,30 +241,31 @@ class SampleBuilder:
         for w_no, (start, first_new, end) in enumerate(windows):
             msgs = [{"role": "system", "content": persona.system, "train": False, "pair": None}]
             context: list[Utterance] = []
-            any_train = False
             tokens = sys_tokens
+            trained = excluded_here = 0
             for k in range(start, end + 1):
                 e = entries[k]
                 tokens += e.tokens
-                if e.role == "user":
-                    msgs.append({"role": "user", "content": e.content, "train": False, "pair": None})
+                pid = e.pair_id     # None: a user entry, or a reply not trained on
+                if pid is None or k < first_new:    # ... or a reply repeated as context
+                    msgs.append({"role": e.role, "content": e.content, "train": False, "pair": pid})
                 else:
-                    pid = e.pair_id     # None: not trained on
-                    new = k >= first_new
-                    train = new and pid is not None and pid not in excluded_ids
-                    msgs.append({"role": "assistant", "content": e.content, "train": train, "pair": pid})
-                    any_train = any_train or train
-                    if new and pid is not None:
-                        excluded = pid in excluded_ids
-                        if keep_pairs:
-                            self.pairs.append(_new_pair(Pair, (
-                                pid, persona.name, s_index, split, e.turns[0].start,
-                                tuple(context[-PAIR_CONTEXT_TURNS:]), e.content, excluded, self.chat_id or "")))
-                        counts["excluded" if excluded else split] += 1
+                    excluded = pid in excluded_ids
+                    msgs.append({"role": "assistant", "content": e.content, "train": not excluded, "pair": pid})
+                    if excluded:
+                        excluded_here += 1
+                    else:
+                        trained += 1
+                    if keep_pairs:
+                        self.pairs.append(_new_pair(Pair, (
+                            pid, persona.name, s_index, split, e.turns[0].start,
+                            tuple(context[-PAIR_CONTEXT_TURNS:]), e.content, excluded, self.chat_id or "")))
                 if keep_pairs:
                     for t in e.turns:
                         context.append(t.said)
-            if not any_train:
+            counts[split] += trained
+            counts["excluded"] += excluded_here
+            if not trained:
                 continue
             rows.append({"id": f"s{s_index}-{persona.slug}-w{w_no}", "persona": persona.name,
                          "session": s_index, "partners": persona.partners, "chat": self.chat_name,
