@@ -148,3 +148,48 @@ def test_english_mixed_with_tagalog_is_left_to_the_model():
     taglish = "Kumain ka na ba? I'm so tired, what do you want to eat later. Sige lang, ikaw bahala. " + english
     assert _surely_english(_chunks([("a", english)] * 5))
     assert not _surely_english(_chunks([("a", taglish)] * 5))
+
+
+def test_clean_words_is_the_regex_cleaning_on_every_text():
+    """The table path of clean_words gives what the regexes give, on odd ASCII and on every
+    text of the corpus and the fixture chats."""
+    from wachat_tui.core.language import clean_words, letter_count
+
+    odd = ["", " ", "a", "ok!!", "don't-stop", "2 apples_and 3", "x\ty\nz\r", "a@b.c", "@me hi",
+           "see https://x.y/z ok", "www.site.com", "<Media omitted>", "a<b", "50%", "_-'_", "A1B2c3",
+           "".join(map(chr, range(128))), "tab\there", "no@", "http://", "mid.www.x", "’quote’", "naïve café"]
+    texts = odd + [m.text for path in sorted(CORPUS.glob("*.txt")) + sorted(CHATS.glob("*.txt"))
+                   for m in _messages(path)]
+    for raw in texts:
+        text = " ".join(clean_text(raw).split())
+        assert clean_words(raw) == (text, count_letters(text)), raw
+        assert letter_count(raw) == count_letters(text), raw
+
+
+def test_a_big_chat_is_told_from_the_chunks_it_would_clean():
+    """detect_language counts every text but cleans only the chunks it classifies: the verdict
+    is that of the chunks made the plain way (every text cleaned), with over MAX_CHUNKS of them."""
+    from datetime import datetime, timedelta
+
+    from wachat_tui.core.language import MAX_CHUNKS, MAX_MESSAGES, _chunks, _classify, _report
+    from wachat_tui.core.records import Message
+
+    lines = [m.text for path in sorted(CHATS.glob("*.txt")) for m in _messages(path) if m.text]
+    lines += ["see https://x.y/z ok", "@noa 12 שלום", "<Media omitted>", "2024", "www.x.de ja"]
+    t0 = datetime(2024, 1, 1)
+    messages = [Message(t0 + timedelta(minutes=i), "ab"[i % 3 == 0], lines[i % len(lines)])
+                for i in range(MAX_MESSAGES)]   # all read: none left out
+    texts = [(m.author, m.text) for m in messages]
+    chunks = _chunks(texts)
+    assert len(chunks) > MAX_CHUNKS
+    shares, letters = _classify(chunks)
+    assert detect_language(messages) == _report(shares, letters, "messages")
+
+
+def _messages(path):
+    from wachat_tui.errors import WachatError
+
+    try:
+        return parse_export(path).messages
+    except WachatError:   # a corpus file the parser refuses has no texts to compare
+        return []

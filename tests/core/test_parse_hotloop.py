@@ -257,3 +257,55 @@ def test_over_long_line_refused_in_the_hot_loop(tmp_path, use_c):
     options = ParseOptions(max_message_chars=5_000, use_c=use_c, chunk_bytes=1024, sniff_bytes=1024)
     with pytest.raises(ParseError, match=rf"line {last} is longer than 5,000 characters"):
         list(iter_messages(path, options))
+
+
+# -- messages.jsonl lines (json_lines in C) ------------------------------------------------------
+def _lines_both_ways(messages) -> tuple[bytes, bytes]:
+    return (b"".join(hotloop.message_json_lines(messages, batch=7)),
+            b"".join(hotloop.message_json_lines(messages, batch=7, use_c=False)))
+
+
+def test_message_lines_in_c_are_the_python_lines():
+    import json
+    from datetime import timezone
+
+    from wachat_tui.core.records import Message
+
+    odd = "".join(map(chr, range(0, 0x30))) + '"\\\x7f\x80\u00e9\u07ff\u0800\u2028\u2029\uffff\U0001f600\U0010ffff'
+    msgs = [Message(datetime(2024, 1, 2, 3, 4, 5), None, 'He said "hi"\n\tthen\u2028left', "system"),
+            Message(datetime(2024, 1, 2, 3, 4, 5, 678), "Zoë 🌸", "\x01 ctrl é", "media", True, "IMG 1.jpg", "photo"),
+            Message(datetime(2024, 1, 2, 3, 4, 6), "A\\B", "", "text", False, "", None),
+            Message(datetime(1, 1, 1), odd, odd, odd, False, odd, odd),
+            Message(datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "tz", "aware", "text"),   # fallback
+            Message(datetime(2024, 1, 2), "Ann", "edited as a number", "text", 1, None, ""),      # fallback
+            Message(datetime(9999, 12, 31, 23, 59, 59, 999999), "学生", "中文 текст עברית", "text")]
+    c, py = _lines_both_ways(msgs)
+    if hotloop._c_json_lines is None:
+        pytest.skip("the C extension is not built")
+    assert c == py
+    assert c.decode("utf-8").split("\n")[:-1] == [json.dumps(m.to_json(), ensure_ascii=False) for m in msgs]
+    assert _lines_both_ways([]) == (b"", b"")
+    lone = [Message(datetime(2024, 1, 2), "Ann", "half \ud83d a pair", "text")]
+    for use_c in (True, False):   # what could not be written before cannot be now, either way
+        with pytest.raises(UnicodeEncodeError):
+            b"".join(hotloop.message_json_lines(lone, use_c=use_c))
+
+
+def test_message_lines_in_c_on_every_fixture_and_corpus_file():
+    from tests.conftest import CORPUS
+
+    if hotloop._c_json_lines is None:
+        pytest.skip("the C extension is not built")
+    files = sorted(Path(__file__).resolve().parent.parent.joinpath("fixtures").rglob("*.txt"))
+    files += sorted(CORPUS.glob("*.txt")) if CORPUS.exists() else []
+    checked = 0
+    for path in files:
+        try:
+            messages = list(iter_messages(path))
+        except ParseError:
+            continue
+        c, py = _lines_both_ways(messages)
+        assert c == py, path.name
+        checked += 1
+    assert checked >= 3
+

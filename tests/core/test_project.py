@@ -31,8 +31,11 @@ def test_import_layout_contract_and_permissions(export):
     assert p.name == "ben" and p.dir == paths.projects_dir() / "ben"
     assert p.files.dir == p.dir
     for name in ("project.json", "chats/ben/messages.jsonl", "exclusions.json",
-                 "dataset/train.jsonl", "dataset/validation.jsonl", "dataset/pairs.jsonl"):
+                 "dataset/train.jsonl", "dataset/validation.jsonl"):
         assert (p.dir / name).is_file(), name
+    # the review pairs are made the first time they are asked for (not by every import)
+    assert not p.files.pairs.exists()
+    assert p.pairs() and p.files.pairs.is_file()
     # the style document is made the first time it is asked for (not by every import)
     assert not p.files.stats.exists()
     p.stats()
@@ -137,6 +140,21 @@ def test_set_excluded_rebuilds_dataset(export):
     assert p.exclusions() == [] and p.counts["excluded"] == 0
 
 
+def test_pairs_are_made_on_first_use_and_dropped_with_their_dataset(export):
+    from wachat_tui.core.project import ensure_pairs
+
+    p = import_export(export, "Ana", name="chat")
+    expected = json.loads(json.dumps([x.to_json() for x in p.build().pairs]))
+    assert expected and not p.files.pairs.exists()
+    assert [x.to_json() for x in Project.open("chat").pairs()] == expected   # built, written
+    assert list(atomic.read_jsonl(p.files.pairs)) == expected
+    assert ensure_pairs(p.files) is None                                     # there: kept
+    assert [x.to_json() for x in p.pairs()] == expected                      # read back
+    p.set_excluded([expected[0]["id"]])          # a new dataset: its pairs are made again
+    assert not p.files.pairs.exists()
+    assert Project.open("chat").pairs()[0].excluded is True
+
+
 def test_rebuild_with_new_options_and_stats(export):
     p = import_export(export, "Ana", name="chat")
     result = p.rebuild(DatasetOptions(personas=["Ben"]))
@@ -190,13 +208,13 @@ def test_atomic_write_failure_keeps_old_file(tmp_path):
 
 
 def test_failed_import_leaves_nothing_behind(export, monkeypatch):
-    real = project_mod._write_outputs
+    real = project_mod.write_messages   # what an import writes after the dataset
 
     def explode(*args, **kwargs):
         real(*args, **kwargs)
         raise OSError("disk full")
 
-    monkeypatch.setattr(project_mod, "_write_outputs", explode)
+    monkeypatch.setattr(project_mod, "write_messages", explode)
     with pytest.raises(OSError):
         import_export(export, "Ana", name="chat")
     assert list(paths.projects_dir().iterdir()) == []
@@ -211,7 +229,7 @@ def test_failed_refresh_keeps_previous_project(export, tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(project_mod, "_write_outputs", explode)
+    monkeypatch.setattr(project_mod, "write_messages", explode)
     with pytest.raises(OSError):
         import_export(other, "Ana", name="chat", refresh=True)
     assert (p.dir / "project.json").read_text() == config_before
@@ -233,3 +251,16 @@ def test_ensure_demo_project():
     assert p.name == "demo" and p.me == "Maya" and p.personas == ["Maya", "Leo"]
     assert ensure_demo_project().dir == p.dir
     assert p.counts["samples_train"] > 100
+
+
+@pytest.mark.parametrize("fixture, me", [("chats/he_noa_itai.txt", "נועה"), ("chats/multi/friends_group.txt", "Dani")])
+def test_an_import_writes_the_rows_a_rebuild_writes(fixture, me):
+    """An import streams its dataset rows to disk (JsonlSink, str-key options); a rebuild
+    writes them with write_jsonl: the same bytes (non-ASCII, emoji, a group, a 1:1 chat)."""
+    from ..conftest import FIXTURES
+
+    p = import_export(FIXTURES / fixture, me, name="rows")
+    streamed = p.train_path.read_bytes(), p.files.validation.read_bytes()
+    p.rebuild()
+    assert (p.train_path.read_bytes(), p.files.validation.read_bytes()) == streamed
+    assert streamed[0].count(b"\n") > 5

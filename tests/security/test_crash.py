@@ -47,7 +47,8 @@ def assert_whole(files: ProjectFiles) -> dict:
     config = json.loads(files.project_json.read_text(encoding="utf-8"))
     counts = config["counts"]
     assert sum(len(jsonl(chat)) for chat in files.chats_dir.glob("*/messages.jsonl")) == counts["messages"]
-    assert len(jsonl(files.pairs)) == counts["pairs"]
+    if files.pairs.exists():   # made on first use, and removed with the dataset it was made of
+        assert len(jsonl(files.pairs)) == counts["pairs"]
     assert len(jsonl(files.train)) == counts["samples_train"]
     assert len(jsonl(files.validation)) == counts["samples_validation"]
     json.loads(files.exclusions.read_text(encoding="utf-8"))

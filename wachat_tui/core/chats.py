@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Sequence
 
-from .dataset import DatasetOptions, DatasetResult, build_dataset, report_counts
+from .dataset import DatasetOptions, DatasetResult, RowSinks, build_dataset, report_counts
 from .names import slugify
 from .people import People
 from .records import Message
@@ -76,19 +76,19 @@ def new_chat_id(title: str, taken: Sequence[str]) -> str:
 
 
 def resolve_messages(messages: Sequence[Message], people: People) -> list[Message]:
-    """The messages with each author replaced by the person they are."""
-    cache: dict[str, str] = {}
-    out = []
-    for m in messages:
-        author = m.author
-        if author is None:
-            out.append(m)
-            continue
-        person = cache.get(author)
-        if person is None:
-            person = cache[author] = people.resolve(author)
-        out.append(m if person == author else replace(m, author=person))
-    return out
+    """The messages with each author replaced by the person they are (a new list; the very
+    same messages where nobody is renamed, as in a chat just imported)."""
+    names = {m.author for m in messages}
+    names.discard(None)
+    renamed = {}
+    for name in names:
+        person = people.resolve(name)
+        if person != name:
+            renamed[name] = person
+    if not renamed:
+        return list(messages)
+    get = renamed.get
+    return [m if (person := get(m.author)) is None else replace(m, author=person) for m in messages]
 
 
 def resolved_participants(chat: ChatEntry, people: People) -> list[str]:
@@ -126,9 +126,11 @@ class ChatData:
 
 
 def build_chats_dataset(chats: Sequence[ChatData], me: str, personas: Sequence[str],
-                        options: DatasetOptions, exclusions=()) -> DatasetResult:
+                        options: DatasetOptions, exclusions=(), *, rows: RowSinks | None = None,
+                        keep_pairs: bool = True) -> DatasetResult:
     """One dataset from several chats: each chat split by time on its own, its sessions
-    numbered after the previous chat's, its prompts naming its setting."""
+    numbered after the previous chat's, its prompts naming its setting. ``rows`` and
+    ``keep_pairs``: as for :func:`~wachat_tui.core.dataset.build_dataset`."""
     exclusions = set(exclusions)
     parts: list[DatasetResult] = []
     offset = 0
@@ -139,7 +141,7 @@ def build_chats_dataset(chats: Sequence[ChatData], me: str, personas: Sequence[s
                                chat_name=entry.title if entry.is_group else None,
                                participants=chat.participants, is_group=entry.is_group,
                                platform=entry.platform, chat_id=entry.id, session_offset=offset,
-                               personas=in_chat)
+                               personas=in_chat, rows=rows, keep_pairs=keep_pairs)
         offset += len(result.chat_turns)
         parts.append(result)
     return merge_results(parts, [c.entry.id for c in chats], list(personas))

@@ -27,7 +27,7 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from ..errors import ProjectError
 from . import records
@@ -147,6 +147,20 @@ def split_sessions(messages: Iterable[Message], gap_minutes: float = 60, media: 
     return session_records(chat_sessions(messages, opts.session_gap_minutes, opts.media, False, new_report()))
 
 
+class RowSinks(Protocol):
+    """Where :func:`build_dataset` puts the rows when not in the result: ``train`` and
+    ``validation`` take ``append(row)`` and ``len()`` (rows so far)."""
+
+    train: "RowSink"
+    validation: "RowSink"
+
+
+class RowSink(Protocol):
+    def append(self, row: dict) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass
 class DatasetResult:
     """Everything one build produced. ``train``/``validation`` rows are what the JSONL files
@@ -220,13 +234,17 @@ def build_dataset(
     chat_id: str | None = None,
     session_offset: int = 0,
     personas: Sequence[str] | None = None,
+    rows: "RowSinks | None" = None,
+    keep_pairs: bool = True,
 ) -> DatasetResult:
     """Turn parsed messages into train/validation samples, review pairs and a report.
 
     ``chat_id``, ``platform`` and ``is_group`` describe the chat within a project (the prompt
     names the platform; rows and pairs carry the id); ``session_offset`` numbers this chat's
     sessions after those of the project's earlier chats. ``personas`` (may be empty) overrides
-    ``options.personas``."""
+    ``options.personas``. ``rows``: where the train and validation rows go instead of the
+    result's lists (an import writes them to disk as they are made); ``keep_pairs=False``: the
+    pairs are counted, not kept."""
     options = (options or DatasetOptions()).validate()
     messages = messages if isinstance(messages, list) else list(messages)
     participants = list(participants) if participants else _participants(messages)
@@ -246,12 +264,16 @@ def build_dataset(
     val_sessions = set(usable[len(usable) - n_val:]) if n_val else set()
 
     builder = SampleBuilder(options, participants, personas, chat_name, set(exclusions), is_group=is_group,
-                            platform=platform, chat_id=chat_id)
+                            platform=platform, chat_id=chat_id, keep_pairs=keep_pairs)
+    if rows is not None:
+        builder.train, builder.validation = rows.train, rows.validation
+    n_train, n_val = len(builder.train), len(builder.validation)
     for s_index in usable:
         builder.add_session(session_offset + s_index, sessions[s_index],
                             "validation" if s_index in val_sessions else "train")
 
     pairs = builder.pairs
+    by_persona = builder.by_persona.values()
     train_sessions = [i for i in usable if i not in val_sessions]
     report.update({
         "participants": participants,
@@ -264,12 +286,13 @@ def build_dataset(
         "sessions_train": len(train_sessions),
         "sessions_validation": len(val_sessions),
         "validation_starts": sessions[min(val_sessions)][0].start.isoformat(timespec="seconds") if val_sessions else None,
-        "samples": {"train": len(builder.train), "validation": len(builder.validation)},
+        "samples": {"train": len(builder.train) - n_train, "validation": len(builder.validation) - n_val},
         "pairs": {
-            "total": len(pairs),
-            "train": sum(1 for p in pairs if p.split == "train" and not p.excluded),
-            "validation": sum(1 for p in pairs if p.split == "validation" and not p.excluded),
-            "excluded": sum(1 for p in pairs if p.excluded),
+            # the per-persona counters count each pair once, by its split (or as excluded)
+            "total": sum(c["train"] + c["validation"] + c["excluded"] for c in by_persona),
+            "train": sum(c["train"] for c in by_persona),
+            "validation": sum(c["validation"] for c in by_persona),
+            "excluded": sum(c["excluded"] for c in by_persona),
             "by_persona": builder.by_persona,
         },
         "filtered": builder.filtered,
@@ -277,8 +300,8 @@ def build_dataset(
         "tokens_estimate": builder.tokens,
     })
     return DatasetResult(
-        train=builder.train,
-        validation=builder.validation,
+        train=builder.train if rows is None else [],
+        validation=builder.validation if rows is None else [],
         pairs=pairs,
         report=report,
         personas=personas,

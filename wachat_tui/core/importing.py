@@ -158,14 +158,16 @@ def _options(options: DatasetOptions | None, base: DatasetOptions | None, people
 
 
 def _build(entries: list[ChatEntry], messages: dict[str, list], stored: Project | None, people: People,
-           me: str, options: DatasetOptions, exclusions: Sequence[str]):
-    """The dataset over ``entries`` (messages of new chats given, the others read)."""
+           me: str, options: DatasetOptions, exclusions: Sequence[str], files: ProjectFiles):
+    """The dataset over ``entries`` (messages of new chats given, the others read), its rows
+    written to ``files`` as they are made; the pairs only counted (made on first use)."""
     data = []
     for entry in entries:
         raw = messages[entry.id] if entry.id in messages else stored.raw_messages(entry.id)
         data.append(ChatData(entry, resolve_messages(raw, people), resolved_participants(entry, people)))
     personas = (options.personas if options.personas else default_personas(me, entries, people))
-    return build_chats_dataset(data, me, personas, options, exclusions)
+    with project_mod.dataset_writer(files) as rows:
+        return build_chats_dataset(data, me, personas, options, exclusions, rows=rows, keep_pairs=False)
 
 
 def _config(name: str, created: str, me: str, people: People, entries: list[ChatEntry], result,
@@ -178,10 +180,10 @@ def _config(name: str, created: str, me: str, people: People, entries: list[Chat
 
 def _language(entries: list[ChatEntry], messages: dict[str, list], stored: Project | None) -> dict:
     """The detected language of every message of ``entries`` (new ones given, the others read)."""
-    def every():
-        for entry in entries:
-            yield from (messages[entry.id] if entry.id in messages else stored.raw_messages(entry.id))
-    return detect_language(every()).to_dict()
+    every: list = []
+    for entry in entries:
+        every += messages[entry.id] if entry.id in messages else stored.raw_messages(entry.id)
+    return detect_language(every).to_dict()
 
 
 _IMPORTING_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[^.]+\.importing$")
@@ -200,10 +202,8 @@ def _create(path: Path, sha: str, sources: list[ChatSource], me: str | None, nam
     people = People()
     entries, messages, me_person = _entries(sources, path, sha, people, me, None, title, [])
     options = _options(options, None, people)
-    result = _build(entries, messages, None, people, me_person, options, [])
     if name is None:
         name = unique_name(slugify(entries[0].title if len(entries) == 1 else path.stem))
-    config = _config(name, _now(), me_person, people, entries, result, options, messages)
     root = paths.ensure_private_dir(paths.projects_dir())
     final = root / name
     # assemble in a hidden folder, then rename: a failed import leaves nothing behind
@@ -212,7 +212,9 @@ def _create(path: Path, sha: str, sources: list[ChatSource], me: str | None, nam
     try:
         tmp.chmod(0o700)
         files = ProjectFiles(tmp)
-        project_mod._write_outputs(files, result, messages)
+        result = _build(entries, messages, None, people, me_person, options, [], files)
+        project_mod.write_messages(files, messages)
+        config = _config(name, _now(), me_person, people, entries, result, options, messages)
         atomic.write_json(files.exclusions, {"pairs": []})
         atomic.write_json(files.project_json, config)
         if final.exists():
@@ -240,8 +242,8 @@ def _save(project: Project, entries: list[ChatEntry], messages: dict[str, list],
     files = project.files
     with project_lock(files, "importing a chat"), atomic.transaction(files.journal):
         # exclusions read under the lock: one saved while this import parsed is kept
-        result = _build(entries, messages, project, people, project.me, options, project.exclusions())
-        project_mod._write_outputs(files, result, messages)
+        result = _build(entries, messages, project, people, project.me, options, project.exclusions(), files)
+        project_mod.write_messages(files, messages)
         files.stats.unlink(missing_ok=True)      # new messages: the style document is stale
         if not files.exclusions.exists():
             atomic.write_json(files.exclusions, {"pairs": []})

@@ -13,7 +13,7 @@ eval); :func:`list_runs` / :func:`find_run` are the one way to enumerate and pic
                              (name → aliases), me, personas, options (always written last)
       chats/<chat_id>/       one folder per chat: messages.jsonl (parsed messages, names as
                              the export spells them)
-      dataset/               train.jsonl, validation.jsonl, pairs.jsonl
+      dataset/               train.jsonl, validation.jsonl, pairs.jsonl (made on first use)
       exclusions.json        pairs excluded in review
       stats.json             the style document
       exports.json           every verified GGUF written for this project, wherever it lives

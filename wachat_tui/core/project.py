@@ -6,7 +6,7 @@ Where each file lives is :class:`~wachat_tui.core.layout.ProjectFiles`' business
 person → the names they appear under —, chats — id, platform, title, is_group, source file /
 sha256 / size, participants as spelled, parse info, counts —, personas, dataset options,
 counts, the detected language), ``chats/<id>/messages.jsonl`` (Message.to_json rows), ``dataset/``
-(train, validation, pairs), ``exclusions.json`` and ``stats.json``; ``<data_home>/state.json``
+(train, validation, and pairs — made on first use by :func:`ensure_pairs`), ``exclusions.json`` and ``stats.json``; ``<data_home>/state.json``
 remembers the last project. Importing and adding chats is :mod:`.importing`'s work. One writer
 at a time (:mod:`.lock`), and a write of several files is one transaction (``atomic.transaction``).
 
@@ -24,9 +24,11 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .. import paths
 from ..errors import ProjectError, WachatError
@@ -39,6 +41,7 @@ from .layout import ProjectFiles, read_json_object, state_file
 from .lock import project_lock
 from .memory import gc_paused
 from .names import matching_names
+from .parse.hotloop import message_json_lines
 from .people import People
 from .records import Message, Pair, Session
 
@@ -279,14 +282,21 @@ class Project:
         return merge(turn_taking(self.sessions(c.id)) for c in chats)
 
     def pairs(self) -> list[Pair]:
-        """The review pairs of the current dataset (``dataset/pairs.jsonl``)."""
-        try:
-            pairs = [Pair.from_json(row) for row in atomic.read_jsonl(self.files.pairs)]
-        except FileNotFoundError:
-            return []
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProjectError(f"project {self.name!r}: pairs.jsonl is damaged ({exc})",
-                               "rebuild it: wachat import … --refresh") from None
+        """The review pairs of the current dataset (``dataset/pairs.jsonl``, made on first use:
+        :func:`ensure_pairs`)."""
+        pairs = None
+        for _attempt in range(3):   # a writer may remove the file between the check and the read
+            try:
+                pairs = [Pair.from_json(row) for row in atomic.read_jsonl(self.files.pairs)]
+                break
+            except FileNotFoundError:
+                pairs = ensure_pairs(self.files)
+                if pairs is not None:
+                    break
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ProjectError(f"project {self.name!r}: pairs.jsonl is damaged ({exc})",
+                                   "rebuild it: wachat import … --refresh") from None
+        pairs = pairs or []
         chats = self.chats
         if len(chats) == 1 and any(not p.chat_id for p in pairs):   # made before pairs named their chat
             pairs = [p if p.chat_id else p._replace(chat_id=chats[0].id) for p in pairs]
@@ -440,16 +450,73 @@ def _style_inputs(options: DatasetOptions) -> tuple:
 
 def _write_outputs(files: ProjectFiles, result: DatasetResult,
                    messages: dict[str, list[Message]] | None = None) -> None:
-    """The dataset files (and, for an import, each new chat's messages)."""
-    paths.ensure_private_dir(files.dir)
+    """The dataset files of ``result`` (and, for an import, each new chat's messages)."""
+    write_messages(files, messages or {})
     paths.ensure_private_dir(files.dataset_dir)
-    for chat_id, chat_messages in (messages or {}).items():
-        paths.ensure_private_dir(files.chats_dir)
-        paths.ensure_private_dir(files.chat(chat_id).dir)
-        atomic.write_lines(files.chat(chat_id).messages, (m.to_json_line() for m in chat_messages))
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
-    atomic.write_jsonl(files.pairs, (p.to_json() for p in result.pairs))
+    _drop_pairs(files)
+
+
+def write_messages(files: ProjectFiles, messages: dict[str, list[Message]]) -> None:
+    """Each chat's ``messages.jsonl``."""
+    paths.ensure_private_dir(files.dir)
+    for chat_id, chat_messages in messages.items():
+        paths.ensure_private_dir(files.chats_dir)
+        paths.ensure_private_dir(files.chat(chat_id).dir)
+        atomic.write_blocks(files.chat(chat_id).messages, message_json_lines(chat_messages))
+
+
+@dataclass
+class DatasetRows:
+    """The dataset files open for writing: rows go to disk as the build makes them."""
+
+    train: atomic.JsonlSink
+    validation: atomic.JsonlSink
+
+
+@contextmanager
+def dataset_writer(files: ProjectFiles) -> Iterator[DatasetRows]:
+    """``train.jsonl`` and ``validation.jsonl`` written while the dataset is built
+    (``build_chats_dataset(..., rows=...)``): a big chat's rows are never all in memory.
+    The files are the ones :func:`_write_outputs` writes; replaced when the block ends (or with
+    the transaction it is in), and left as they were if it fails."""
+    paths.ensure_private_dir(files.dir)
+    paths.ensure_private_dir(files.dataset_dir)
+    with atomic.atomic_open(files.train, "wb") as train, atomic.atomic_open(files.validation, "wb") as validation:
+        rows = DatasetRows(atomic.JsonlSink(train), atomic.JsonlSink(validation))
+        yield rows
+        rows.train.flush()
+        rows.validation.flush()
+    _drop_pairs(files)
+
+
+def _drop_pairs(files: ProjectFiles) -> None:
+    # the review pairs are made when first asked for (ensure_pairs): removed now, before the
+    # new dataset is committed, so that no pairs.jsonl of an older dataset outlives it
+    files.pairs.unlink(missing_ok=True)
+
+
+@gc_paused()
+def ensure_pairs(files: ProjectFiles) -> list[Pair] | None:
+    """Write ``dataset/pairs.jsonl`` if the project has none: the review pairs of its current
+    dataset (project.json, the chats' messages, exclusions.json as they are now). Returns the
+    pairs it wrote, or None when the file was there already.
+
+    The one way every reader (``Project.pairs``, eval, a training run's snapshot) gets the
+    file: imports and rebuilds leave it out (half of a big chat's dataset bytes, which repeat
+    the training rows) and remove a stale one. Under the project's write lock, like every
+    writer, and written atomically."""
+    if files.pairs.exists():
+        return None
+    with project_lock(files, "writing the review pairs"):
+        if files.pairs.exists():   # another process wrote it while this one waited
+            return None
+        project = Project(files.dir, migrate(files, _read_object(files.project_json)))
+        pairs = project.build().pairs
+        paths.ensure_private_dir(files.dataset_dir)
+        atomic.write_jsonl(files.pairs, (p.to_json() for p in pairs))
+    return pairs
 
 
 # ---------------------------------------------------------------------- the old layout

@@ -49,13 +49,13 @@ class _Entry:
     """One message of a sample while it is built: an assistant turn, or the user turns
     between two of them."""
 
-    __slots__ = ("role", "turns", "content", "tokens", "pair_id", "trainable")
+    __slots__ = ("role", "turns", "content", "tokens", "pair_id")
 
     def __init__(self, role: str, turn: ChatTurn):
         self.role = role
-        self.turns = [turn]
+        self.turns: tuple[ChatTurn, ...] = (turn,)   # a tuple: most entries are one turn
+        #: a reply trained on: its pair's id; None: not trained on (duplicate, length, media only)
         self.pair_id: str | None = None
-        self.trainable = True     # False: excluded / duplicate / length-filtered
 
 
 class _Persona:
@@ -72,6 +72,8 @@ class _Persona:
         self.max_user_chars = int(room * 0.6 * CHARS_PER_TOKEN)
         self.max_context_reply_chars = int(room * 0.3 * CHARS_PER_TOKEN)
         self.slug = slugify(name, fallback="p")
+        #: (message answered, reply) keys of the replies trained on so far (dedupe)
+        self.seen: set[tuple[str, str]] = set()
 
 
 def _tokens(text: str) -> int:
@@ -84,7 +86,7 @@ class SampleBuilder:
 
     def __init__(self, options: "DatasetOptions", participants: list[str], personas: list[str],
                  chat_name: str | None, excluded_ids: set[str], *, is_group: bool | None = None,
-                 platform: str = "whatsapp", chat_id: str | None = None):
+                 platform: str = "whatsapp", chat_id: str | None = None, keep_pairs: bool = True):
         self.options = options
         self.chat_name = chat_name
         self.chat_id = chat_id
@@ -95,97 +97,110 @@ class SampleBuilder:
         self.train: list[dict] = []
         self.validation: list[dict] = []
         self.pairs: list[Pair] = []
+        self.keep_pairs = keep_pairs
+        """False: the pairs are only counted (an import: pairs.jsonl is made on first use)."""
         self.filtered = {"duplicate": 0, "too_short": 0, "too_long": 0, "media_only": 0}
         self.split_windows = 0
         self.tokens = {"train": 0, "validation": 0}
         self.by_persona = {p: {"train": 0, "validation": 0, "excluded": 0} for p in personas}
-        self._seen: set[tuple] = set()
 
     def add_session(self, s_index: int, turns: list[ChatTurn], split: str) -> None:
         authors = {t.author for t in turns}
+        untrain_media = split == "train" and self.options.media_targets == "drop"
         for persona in self.personas:
             if persona.name not in authors:
                 continue
-            entries = self._entries(persona, turns)
+            entries = self._entries(persona, turns, untrain_media)
             if entries:
-                if split == "train" and self.options.media_targets == "drop":
-                    self._untrain_media_only(entries)
                 self._windows(persona, s_index, split, entries)
 
-    def _untrain_media_only(self, entries: list[_Entry]) -> None:
-        for e in entries:
-            if e.role == "assistant" and e.trainable and is_tag_only(e.content):
-                e.trainable = False
-                self.filtered["media_only"] += 1
-
     # -- one persona's view of a session --------------------------------------------------------
-    def _entries(self, persona: _Persona, turns: list[ChatTurn]) -> list[_Entry]:
+    def _entries(self, persona: _Persona, turns: list[ChatTurn], untrain_media: bool) -> list[_Entry]:
+        """The persona's entries of a session, each with its content and tokens, in one pass over
+        the turns (a user entry is finished when the reply to it comes); a reply is filtered, in
+        this order, by its length, as a duplicate (``dedupe``), as media only (``untrain_media``:
+        a training-split reply that is only media tags); one trained on gets its pair id."""
         name = persona.name
         entries: list[_Entry] = []
-        for turn in turns:
-            if turn.author == name:
-                entries.append(_Entry("assistant", turn))
-            elif entries and entries[-1].role == "user":
-                entries[-1].turns.append(turn)
-            else:
-                entries.append(_Entry("user", turn))
-        start = 0
-        while start < len(entries) and entries[start].role == "assistant":
-            start += 1
-        end = len(entries)
-        while end > start and entries[end - 1].role == "user":
-            end -= 1
-        entries = entries[start:end]
-        if not entries:
-            return entries
+        append = entries.append
+        user: _Entry | None = None     # the user entry being extended
+        asked: _Entry | None = None    # the last finished one: the message a reply answers
         options = self.options
         filtered = self.filtered
         max_user_chars = persona.max_user_chars
-        for e in entries:
-            if e.role == "user":
-                if self.is_group:
+        min_reply, max_reply = options.min_reply_chars, options.max_reply_chars
+        is_group = self.is_group
+        # dedupe: same persona, same message answered, same reply → train once
+        seen = persona.seen if options.dedupe else None
+        sha1 = _sha1
+        for turn in turns:
+            if turn.author != name:
+                if user is not None:
+                    user.turns += (turn,)
+                else:
+                    user = _Entry("user", turn)
+                    append(user)
+                continue
+            if user is not None:       # the user entry is complete: its content
+                asked = e = user
+                user = None
+                if is_group:
                     text = "\n".join(f"{t.author}: {b}" for t in e.turns for b in t.bubbles)
                 elif len(e.turns) == 1:
-                    turn = e.turns[0]
-                    if len(turn.text) <= max_user_chars:      # the common case: the turn as it is
-                        e.content = turn.text
-                        e.tokens = turn.tokens
-                        continue
-                    text = turn.text
+                    first = e.turns[0]
+                    text = first.text
+                    if len(text) <= max_user_chars:      # the common case: the turn as it is
+                        e.content = text
+                        e.tokens = first.tokens
+                        text = None
                 else:
                     text = "\n".join(t.text for t in e.turns)
-                e.content = truncate_tail(text, max_user_chars)
-            else:
-                turn = e.turns[0]
-                e.content = turn.text
-                e.pair_id = pair_id(name, turn.start, turn.raw)
-                n = len(e.content)
-                if n < options.min_reply_chars:
-                    e.trainable = False
-                    filtered["too_short"] += 1
-                elif n > options.max_reply_chars:
-                    e.trainable = False
-                    filtered["too_long"] += 1
-                    e.content = truncate_head(e.content, persona.max_context_reply_chars)
+                if text is not None:
+                    e.content = truncate_tail(text, max_user_chars)
+                    e.tokens = _tokens(e.content)
+            elif not entries:          # none before the first user turn
+                continue
+            e = _Entry("assistant", turn)
+            append(e)
+            e.content = content = turn.text
+            n = len(content)
+            if n < min_reply:
+                filtered["too_short"] += 1
+                e.tokens = _tokens(content)
+                continue
+            if n > max_reply:
+                filtered["too_long"] += 1
+                e.content = truncate_head(content, persona.max_context_reply_chars)
+                e.tokens = _tokens(e.content)
+                continue
+            e.tokens = turn.tokens
+            if seen is not None:
+                # (last line of the message answered, reply), stripped and casefolded;
+                # a turn is folded once, as a reply and as the message answered
+                a = asked.content
+                first = asked.turns[0]
+                if a is first.text and "\n" not in a:
+                    a = first.fold
+                    if a is None:
+                        a = first.fold = first.text.strip().casefold()
                 else:
-                    e.tokens = turn.tokens
+                    a = a.rpartition("\n")[2].strip().casefold()
+                r = turn.fold
+                if r is None:
+                    r = turn.fold = content.strip().casefold()
+                size = len(seen)
+                seen.add((a, r))
+                if len(seen) == size:     # seen before (one lookup, not two): not a
+                    filtered["duplicate"] += 1   # reviewable pair, it repeats an earlier one
                     continue
-            e.tokens = _tokens(e.content)
-        # dedupe: same persona, same message answered, same reply → train once
-        if options.dedupe:
-            seen = self._seen
-            for k in range(1, len(entries), 2):
-                e = entries[k]
-                if not e.trainable:
-                    continue
-                key = (name, entries[k - 1].content.rpartition("\n")[2].strip().casefold(),
-                       e.content.strip().casefold())
-                if key in seen:
-                    e.trainable = False
-                    e.pair_id = None  # not a reviewable pair: it repeats an earlier one
-                    filtered["duplicate"] += 1
-                else:
-                    seen.add(key)
+            if untrain_media and "<" in content and is_tag_only(content):   # tags start with "<"
+                filtered["media_only"] += 1
+                continue
+            t = turn.start      # pair_id(name, turn.start, turn.raw), inline (one per reply)
+            e.pair_id = sha1(f"{name}\x1f{t.isoformat() if not t.microsecond else iso_seconds(t)}"
+                             f"\x1f{turn.raw}".encode("utf-8")).hexdigest()[:12]
+        if user is not None:           # no reply after the last user turn
+            entries.pop()
         return entries
 
     def _windows(self, persona: _Persona, s_index: int, split: str, entries: list[_Entry]) -> None:
@@ -193,8 +208,11 @@ class SampleBuilder:
         budget = self.options.max_context_tokens
         sys_tokens = persona.system_tokens
         windows: list[tuple[int, int, int]] = []
-        i = 0
         n = len(entries)
+        # the common case, a session that fits: one window, what the loop below would make of it
+        i = n if sys_tokens + sum(e.tokens for e in entries) <= budget else 0
+        if i:
+            windows.append((0, 0, n - 1))
         while i < n:
             start = i
             if windows and i >= 2:
@@ -219,31 +237,35 @@ class SampleBuilder:
         excluded_ids = self.excluded_ids
         counts = self.by_persona[persona.name]
         rows = self.validation if split == "validation" else self.train
+        keep_pairs = self.keep_pairs
         for w_no, (start, first_new, end) in enumerate(windows):
             msgs = [{"role": "system", "content": persona.system, "train": False, "pair": None}]
             context: list[Utterance] = []
-            any_train = False
             tokens = sys_tokens
+            trained = excluded_here = 0
             for k in range(start, end + 1):
                 e = entries[k]
                 tokens += e.tokens
-                if e.role == "user":
-                    msgs.append({"role": "user", "content": e.content, "train": False, "pair": None})
+                pid = e.pair_id     # None: a user entry, or a reply not trained on
+                if pid is None or k < first_new:    # ... or a reply repeated as context
+                    msgs.append({"role": e.role, "content": e.content, "train": False, "pair": pid})
                 else:
-                    pid = e.pair_id if e.trainable else None
-                    new = k >= first_new
-                    train = new and pid is not None and pid not in excluded_ids
-                    msgs.append({"role": "assistant", "content": e.content, "train": train, "pair": pid})
-                    any_train = any_train or train
-                    if new and pid is not None:
-                        excluded = pid in excluded_ids
-                        self.pairs.append(_new_pair(Pair, (pid, persona.name, s_index, split, e.turns[0].start,
-                                                           tuple(context[-PAIR_CONTEXT_TURNS:]), e.content,
-                                                           excluded, self.chat_id or "")))
-                        counts["excluded" if excluded else split] += 1
-                for t in e.turns:
-                    context.append(t.said)
-            if not any_train:
+                    excluded = pid in excluded_ids
+                    msgs.append({"role": "assistant", "content": e.content, "train": not excluded, "pair": pid})
+                    if excluded:
+                        excluded_here += 1
+                    else:
+                        trained += 1
+                    if keep_pairs:
+                        self.pairs.append(_new_pair(Pair, (
+                            pid, persona.name, s_index, split, e.turns[0].start,
+                            tuple(context[-PAIR_CONTEXT_TURNS:]), e.content, excluded, self.chat_id or "")))
+                if keep_pairs:
+                    for t in e.turns:
+                        context.append(t.said)
+            counts[split] += trained
+            counts["excluded"] += excluded_here
+            if not trained:
                 continue
             rows.append({"id": f"s{s_index}-{persona.slug}-w{w_no}", "persona": persona.name,
                          "session": s_index, "partners": persona.partners, "chat": self.chat_name,

@@ -93,15 +93,18 @@ _new_utterance = tuple.__new__
 class ChatTurn:
     """A turn while the dataset is built: ``bubbles`` as trained on, ``raws`` before redaction
     (``None`` when nothing is redacted: the bubbles are the raw text); once finished, ``text``
-    and ``raw`` join them and ``said`` is the turn as pairs show it."""
+    and ``raw`` join them; ``said`` is the turn as pairs show it (made on first use);
+    ``fold`` is ``text`` stripped and casefolded, as the dataset's dedupe compares replies
+    (``None`` until the dataset makes it)."""
 
-    __slots__ = ("author", "start", "end", "bubbles", "raws", "text", "raw", "said", "tokens")
+    __slots__ = ("author", "start", "end", "bubbles", "raws", "text", "raw", "tokens", "_said", "fold")
 
     def __init__(self, author: str, time: datetime, bubble: str, raw: str | None):
         self.author = author
         self.start = self.end = time
         self.bubbles = [bubble]
         self.raws = None if raw is None else [raw]
+        self._said = self.fold = None
 
     def finish(self) -> None:
         """Join the bubbles: ``text`` as trained on, ``raw`` before redaction."""
@@ -109,9 +112,15 @@ class ChatTurn:
         self.text = b[0] if len(b) == 1 else "\n".join(b)
         r = self.raws
         self.raw = self.text if r is None else (r[0] if len(r) == 1 else "\n".join(r))
-        self.said = _new_utterance(Utterance, (self.author, self.text))
         #: estimated tokens of ``text`` as one chat message (ceil(len / 3.5) + role markers)
         self.tokens = -(-len(self.text) * 2 // 7) + 4
+
+    @property
+    def said(self) -> Utterance:
+        s = self._said
+        if s is None:
+            s = self._said = _new_utterance(Utterance, (self.author, self.text))
+        return s
 
     def record(self) -> Turn:
         return Turn(self.author, self.start, self.end, self.text, len(self.bubbles))
@@ -159,11 +168,14 @@ def chat_sessions(messages: Iterable[Message], gap_minutes: float, media: str, r
             continue
         used += 1
         t = msg.time
-        if prev is None or t - prev > gap:
-            turns = []
-            sessions.append(turns)
-            turn = None
-        prev = t
+        if t is not prev:      # messages of one minute often share their time
+            if prev is None or t - prev > gap:
+                if turn is not None:
+                    turn.finish()
+                    turn = None
+                turns = []
+                sessions.append(turns)
+            prev = t
         text = redact(raw, redactions)[0] if redacting else raw
         if turn is not None and turn.author == author:
             turn.bubbles.append(text)
@@ -171,11 +183,12 @@ def chat_sessions(messages: Iterable[Message], gap_minutes: float, media: str, r
                 turn.raws.append(raw)
             turn.end = t
         else:
+            if turn is not None:   # finished as the next one starts: one pass over the messages
+                turn.finish()
             turn = ChatTurn(author, t, text, raw if redacting else None)
             turns.append(turn)
-    for turns in sessions:
-        for turn in turns:
-            turn.finish()
+    if turn is not None:
+        turn.finish()
     report["messages"] += n
     report["messages_used"] = used
     report["media_tagged"] += tagged

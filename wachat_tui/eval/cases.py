@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..core.layout import ProjectFiles, read_json_object
+from ..core.project import ensure_pairs
 from ..errors import WachatError
 
 DEFAULT_CAP = 200
@@ -164,6 +165,8 @@ def load_eval_data(project_dir: Path | ProjectFiles, pairs: Path | None = None) 
     personas = [str(p) for p in meta.get("personas") or []]
     chat = meta.get("chat_name") if meta.get("is_group") else None
     settings = chat_settings(meta)
+    if pairs is None:
+        ensure_pairs(files)   # the project's pairs are made on first use
     rows = _read_rows(pairs if pairs is not None else files.pairs)
     excluded = {str(row.get("id")) for row in rows if row.get("excluded")}
     cases = [case_from_pair_row(row, participants, chat, settings) for row in rows]

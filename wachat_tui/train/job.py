@@ -25,6 +25,7 @@ from ..core.layout import (ProjectFiles, RunFiles, RunRecord, checkpoint_complet
                            read_json_object)
 from ..core import atomic
 from ..core.lock import project_lock
+from ..core.project import ensure_pairs
 from ..core.style_card import style_cards, with_card
 from ..core.atomic import write_json
 from ..errors import WachatError
@@ -309,6 +310,7 @@ class TrainingJob:
         # under the project's write lock: a refresh or exclusion saved at this moment is either
         # wholly in the copy or wholly after it
         with project_lock(self.project, f"training run {self.run_id}: copying the dataset"):
+            ensure_pairs(self.project)   # made on first use: held-out contexts and eval read it
             for source, target in ((self.project.pairs, files.snapshot_pairs),
                                    (self.project.validation, files.snapshot_validation),
                                    (self.project.train, files.snapshot_train)):  # train last: marks completion

@@ -1275,11 +1275,268 @@ static PyTypeObject ScannerType = {
     .tp_methods = Scanner_methods,
 };
 
+/* ---- messages.jsonl: Message → JSON line ------------------------------------------------- */
+
+/*
+ * json_lines(messages, message_type, fallback) -> bytes: each message's
+ * Message.to_json_line() (json.dumps(m.to_json(), ensure_ascii=False), character for
+ * character) and a line end, encoded in UTF-8 — what a project's chats/<id>/messages.jsonl
+ * holds. A message this function does not write exactly as the Python method would (not a
+ * plain Message, a time with a time zone, a field of an unusual type, a lone surrogate) is
+ * written with fallback(message), the Python method itself.
+ */
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} Buf;
+
+static int
+buf_reserve(Buf *b, Py_ssize_t need)
+{
+    if (b->len + need <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap * 2;
+    if (cap < b->len + need)
+        cap = b->len + need + 4096;
+    char *nb = PyMem_Realloc(b->buf, cap);
+    if (nb == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->buf = nb;
+    b->cap = cap;
+    return 0;
+}
+
+static int
+buf_put(Buf *b, const char *text, Py_ssize_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->buf + b->len, text, n);
+    b->len += n;
+    return 0;
+}
+
+/* A JSON string as json's encode_basestring writes it (ensure_ascii=False), in UTF-8.
+   0: written; 1: not an exact str or holds a surrogate (nothing written); -1: error. */
+static int
+buf_json_str(Buf *b, PyObject *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!PyUnicode_CheckExact(s))
+        return 1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (buf_reserve(b, 6 * n + 2) < 0)
+        return -1;
+    char *o = b->buf + b->len;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    *o++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x80) {
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *o++ = (char)c;
+                continue;
+            }
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            default:
+                *o++ = 'u'; *o++ = '0'; *o++ = '0';
+                *o++ = hex[c >> 4]; *o++ = hex[c & 15];
+            }
+        }
+        else if (c < 0x800) {
+            *o++ = (char)(0xC0 | (c >> 6));
+            *o++ = (char)(0x80 | (c & 0x3F));
+        }
+        else if (c >= 0xD800 && c <= 0xDFFF) {
+            return 1;    /* b->len unchanged: nothing of this string counts */
+        }
+        else if (c < 0x10000) {
+            *o++ = (char)(0xE0 | (c >> 12));
+            *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (c & 0x3F));
+        }
+        else {
+            *o++ = (char)(0xF0 | (c >> 18));
+            *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+            *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    *o++ = '"';
+    b->len = o - b->buf;
+    return 0;
+}
+
+static inline char *
+put_digits(char *o, int value, int width)
+{
+    for (int k = width - 1; k >= 0; k--) {
+        o[k] = (char)('0' + value % 10);
+        value /= 10;
+    }
+    return o + width;
+}
+
+/* One message's line. 0: written; 1: not written (use the fallback); -1: error. */
+static int
+buf_message(Buf *b, PyObject *m, Py_ssize_t *offset)
+{
+    PyObject *f[7];
+    for (int i = 0; i < 7; i++) {
+        f[i] = *(PyObject **)((char *)m + offset[i]);
+        if (f[i] == NULL)
+            return 1;
+    }
+    PyObject *t = f[0], *author = f[1], *edited = f[4], *attachment = f[5], *media_type = f[6];
+    if (!PyDateTime_CheckExact(t) || PyDateTime_DATE_GET_TZINFO(t) != Py_None)
+        return 1;
+    if (edited != Py_True && edited != Py_False)
+        return 1;
+    if (attachment != Py_None && !PyUnicode_CheckExact(attachment))
+        return 1;
+    if (media_type != Py_None && !PyUnicode_CheckExact(media_type))
+        return 1;
+    int year = PyDateTime_GET_YEAR(t);
+    if (year < 1 || year > 9999)
+        return 1;
+    if (buf_reserve(b, 64) < 0)
+        return -1;
+    char *o = b->buf + b->len;
+    memcpy(o, "{\"time\": \"", 10);
+    o += 10;
+    o = put_digits(o, year, 4);
+    *o++ = '-';
+    o = put_digits(o, PyDateTime_GET_MONTH(t), 2);
+    *o++ = '-';
+    o = put_digits(o, PyDateTime_GET_DAY(t), 2);
+    *o++ = 'T';
+    o = put_digits(o, PyDateTime_DATE_GET_HOUR(t), 2);
+    *o++ = ':';
+    o = put_digits(o, PyDateTime_DATE_GET_MINUTE(t), 2);
+    *o++ = ':';
+    o = put_digits(o, PyDateTime_DATE_GET_SECOND(t), 2);
+    memcpy(o, "\", \"author\": ", 13);
+    o += 13;
+    b->len = o - b->buf;
+    int r;
+    if (author == Py_None) {
+        if (buf_put(b, "null", 4) < 0)
+            return -1;
+    }
+    else if ((r = buf_json_str(b, author)) != 0)
+        return r;
+    if (buf_put(b, ", \"text\": ", 10) < 0)
+        return -1;
+    if ((r = buf_json_str(b, f[2])) != 0)
+        return r;
+    if (buf_put(b, ", \"kind\": ", 10) < 0)
+        return -1;
+    if ((r = buf_json_str(b, f[3])) != 0)
+        return r;
+    if (edited == Py_True && buf_put(b, ", \"edited\": true", 16) < 0)
+        return -1;
+    if (attachment != Py_None && PyUnicode_GET_LENGTH(attachment)) {
+        if (buf_put(b, ", \"attachment\": ", 16) < 0)
+            return -1;
+        if ((r = buf_json_str(b, attachment)) != 0)
+            return r;
+    }
+    if (media_type != Py_None && PyUnicode_GET_LENGTH(media_type)) {
+        if (buf_put(b, ", \"media_type\": ", 16) < 0)
+            return -1;
+        if ((r = buf_json_str(b, media_type)) != 0)
+            return r;
+    }
+    return buf_put(b, "}\n", 2);
+}
+
+static PyObject *
+json_lines(PyObject *module, PyObject *args)
+{
+    PyObject *messages, *msg_type, *fallback;
+    if (!PyArg_ParseTuple(args, "OO!O:json_lines", &messages, &PyType_Type, &msg_type, &fallback))
+        return NULL;
+    Py_ssize_t offset[7];
+    int direct = 1;
+    for (int i = 0; i < 7; i++) {
+        PyObject *d = PyObject_GetAttrString(msg_type, FIELD_NAMES[i]);
+        if (d == NULL)
+            return NULL;
+        if (Py_IS_TYPE(d, &PyMemberDescr_Type)
+                && ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX)
+            offset[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+        else
+            direct = 0;
+        Py_DECREF(d);
+    }
+    PyObject *seq = PySequence_Fast(messages, "json_lines: messages must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Buf b = {NULL, 0, 0};
+    if (buf_reserve(&b, 128 * n + 64) < 0)
+        goto fail;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *m = items[k];
+        Py_ssize_t start = b.len;
+        int r = (direct && Py_IS_TYPE(m, (PyTypeObject *)msg_type)) ? buf_message(&b, m, offset) : 1;
+        if (r < 0)
+            goto fail;
+        if (r == 1) {
+            b.len = start;
+            PyObject *line = PyObject_CallOneArg(fallback, m);
+            if (line == NULL)
+                goto fail;
+            Py_ssize_t size;
+            const char *utf8 = PyUnicode_Check(line) ? PyUnicode_AsUTF8AndSize(line, &size) : NULL;
+            if (utf8 == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "json_lines: the fallback must return a str");
+                Py_DECREF(line);
+                goto fail;
+            }
+            r = buf_put(&b, utf8, size);
+            Py_DECREF(line);
+            if (r < 0 || buf_put(&b, "\n", 1) < 0)
+                goto fail;
+        }
+    }
+    Py_DECREF(seq);
+    PyObject *out = PyBytes_FromStringAndSize(b.buf, b.len);
+    PyMem_Free(b.buf);
+    return out;
+fail:
+    Py_DECREF(seq);
+    PyMem_Free(b.buf);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"json_lines", (PyCFunction)json_lines, METH_VARARGS,
+     "json_lines(messages, message_type, fallback) -> bytes: each message's to_json_line() and "
+     "a line end, in UTF-8 (fallback(message) writes those it cannot write exactly)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef hotloop_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "wachat_tui.core.parse._hotloop",
     .m_doc = PyDoc_STR("The WhatsApp parser's hot loop (see core/parse/hotloop.py)."),
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

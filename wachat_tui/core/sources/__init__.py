@@ -73,8 +73,9 @@ def read_chats(path: str | Path, *, chat: str | None = None, date_order: str | N
     parsed = parse_export(path, date_order=date_order)
     info = parsed.info
     messages = list(parsed.messages)
-    title = info.chat_name or _group_title(messages)
-    is_group = len(info.participants) > 2 or (_group_title(messages) is not None)
+    group_title = _group_title(messages)   # one pass over the messages, not two
+    title = info.chat_name or group_title
+    is_group = len(info.participants) > 2 or group_title is not None
     return [ChatSource("whatsapp", title, is_group, messages, info)]
 
 
