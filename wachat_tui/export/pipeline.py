@@ -44,7 +44,7 @@ def persona_prompts(source: ExportSource) -> dict[str, str]:
     for persona in source.personas:
         partners, chat_name, platform = source.setting_of(persona)
         prompts[persona] = system_prompt(persona, partners, chat_name, platform,
-                                         card=source.run.style_cards.get(persona))
+                                         card=source.style_cards.get(persona))
     return prompts
 
 
@@ -68,7 +68,7 @@ def wachat_metadata(source: ExportSource, quant: str, prompts: dict[str, str], f
         "wachat.me": source.me or "",
         "wachat.is_group": source.is_group,
         "wachat.system_prompts": json.dumps(prompts, ensure_ascii=False),
-        "wachat.style_cards": json.dumps(source.run.style_cards, ensure_ascii=False),
+        "wachat.style_cards": json.dumps(source.style_cards, ensure_ascii=False),
         "wachat.base_model": source.base_model,
         "wachat.run_id": source.run_id,
         "wachat.created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
@@ -309,7 +309,7 @@ def export_model(project_dir: Path, config: ExportConfig | None = None, emit: Em
     metrics["seconds"] = timings
     metrics["persona"] = persona
     metrics["fidelity"] = fidelity
-    metrics["style_cards"] = dict(source.run.style_cards)
+    metrics["style_cards"] = source.style_cards
     remember_export(source.files, export_record(out, config.quant, metrics))
     return out, metrics
 
@@ -323,7 +323,8 @@ def export_record(out: Path, quant: str, metrics: dict) -> ExportRecord:
         created=datetime.now().isoformat(timespec="seconds"), seconds=metrics["seconds"]["total_s"],
         checks=[{"check": name, **result} for name, result in metrics["checks"].items()],
         lora_path=metrics.get("lora_gguf"), modelfile=metrics.get("modelfile"), fidelity=metrics.get("fidelity"),
-        style_cards=metrics.get("style_cards") or None, extra={"timings": metrics["seconds"], **{k: v for k, v in metrics.items() if k not in own}})
+        style_cards=metrics.get("style_cards") or None,
+        extra={"timings": metrics["seconds"], **{k: v for k, v in metrics.items() if k not in own}})
 
 
 def _failure_hint(check: str) -> str:

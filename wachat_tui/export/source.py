@@ -33,6 +33,11 @@ class ExportSource:
         return self.run.run_id
 
     @property
+    def style_cards(self) -> dict[str, str]:
+        """``{persona: card}`` the run trained with (empty: none)."""
+        return dict(self.run.style_cards) if self.run is not None else {}
+
+    @property
     def adapter_dir(self) -> Path:
         return self.run.adapter
 
