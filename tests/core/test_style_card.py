@@ -35,6 +35,13 @@ def test_names_numbers_and_common_words_are_never_signature_words():
     assert "thing" in said  # what Sam does say more than Noor
 
 
+def test_media_tags_are_not_words_anyone_typed():
+    mine = [f"look\n<photo>\nthe view from {i}" for i in range(30)] + ["<photo>"] * 10
+    card = style_card("Maya", mine, ["ok"] * 20)
+    assert "photo" not in card and "<" not in card
+    assert "view" in card.split("says ")[1]
+
+
 def test_too_few_replies_give_no_card():
     assert style_card("Sam", SAM[:MIN_REPLIES - 1], NOOR) is None
 

@@ -24,6 +24,7 @@ from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
 from .stats import STOPWORDS, find_emoji, find_laughs, words
+from .turns import is_tag_only
 
 SIGNATURE_WORDS = 4
 TOP_EMOJI = 3
@@ -38,6 +39,16 @@ _PRONOUN_I = re.compile(r"(?<![\w'’])[iI](?=$|[\s'’,.!?])")
 
 def _bubbles(reply: str) -> list[str]:
     return [b.strip() for b in reply.split("\n") if b.strip()]
+
+
+def _typed(replies: Sequence[str]) -> list[str]:
+    """The replies without their media-tag bubbles (``<photo>`` is not something anyone typed)."""
+    out = []
+    for reply in replies:
+        text = "\n".join(b for b in _bubbles(reply) if not is_tag_only(b))
+        if text:
+            out.append(text)
+    return out
 
 
 def _share(flags: Iterable[bool]) -> float:
@@ -93,8 +104,8 @@ def _signature_words(mine: Sequence[str], others: Sequence[str], names: set[str]
 def style_card(persona: str, mine: Sequence[str], others: Sequence[str], names: Iterable[str] = ()) -> str | None:
     """One sentence of ``persona``'s habits from their replies ``mine`` (bubbles joined by
     ``\\n``) against everybody else's ``others``; None when there is too little to go on."""
-    mine = [r for r in mine if r.strip()][-MAX_REPLIES:]
-    others = [r for r in others if r.strip()][-MAX_REPLIES:]
+    mine = _typed(mine)[-MAX_REPLIES:]
+    others = _typed(others)[-MAX_REPLIES:]
     if len(mine) < MIN_REPLIES:
         return None
     bubbles = [b for r in mine for b in _bubbles(r)]
