@@ -61,7 +61,8 @@ def _log_odds_z(mine: Counter, others: Counter) -> dict[str, float]:
     prior = mine + others
     total = sum(prior.values()) or 1
     n1, n2 = sum(mine.values()), sum(others.values())
-    a_sum = min(500.0, total)   # the prior's pseudo-counts in all, spread like the pooled counts
+    # the prior's pseudo-counts in all, spread like the pooled counts: at most a tenth of the data
+    a_sum = min(500.0, 0.1 * total)
     scale = a_sum / total
     out = {}
     for word, c1 in mine.items():
