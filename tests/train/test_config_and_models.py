@@ -33,8 +33,10 @@ def test_invalid_option_is_rejected_with_a_clear_message(field, value, words):
 def test_device_defaults_follow_the_brief():
     cpu, gpu = TrainConfig.for_device("cpu").validate(), TrainConfig.for_device("cuda").validate()
     assert (cpu.mode, cpu.rank, gpu.mode, gpu.rank) == ("lora", 16, "qlora", 64)
+    # the CPU's shorter run at a higher rate is what fidelity_bench measured best within ~15 minutes
+    assert (cpu.learning_rate, cpu.epochs, gpu.learning_rate, gpu.epochs) == (4e-4, 2, 2e-4, 3)
     for cfg in (cpu, gpu):
-        assert cfg.learning_rate == 2e-4 and cfg.epochs == 3 and cfg.lr_scheduler == "cosine"
+        assert cfg.lr_scheduler == "cosine"
         assert cfg.warmup_ratio > 0
         # every linear projection of the blocks, named by the architecture (see test_lora_targets.py:
         # for SmolLM2 that is q/k/v/o/gate/up/down_proj)

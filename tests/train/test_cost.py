@@ -43,8 +43,8 @@ def test_max_steps_cover_part_of_an_epoch():
 def test_this_machines_recorded_rate_wins_over_the_default():
     history = [RecordedRun(SMOL, "cpu", 40.0, 30.0, 3000.0), RecordedRun(SMOL, "cpu", 60.0, 50.0, 3000.0),
                RecordedRun("other", "cpu", 900.0, 1.0, 1.0)]
-    slow = estimate_run(cpu(), 100, 20_000, 400, history)
-    fast = estimate_run(cpu(), 100, 20_000, 400)
+    slow = estimate_run(cpu(epochs=3), 100, 20_000, 400, history)
+    fast = estimate_run(cpu(epochs=3), 100, 20_000, 400)
     assert slow.tokens_per_s == 50.0                 # median of this base's runs, the other base ignored
     assert "2 earlier runs" in slow.rate_source
     evaluations = 75 // 10 + 1                      # every ceil(75 / 8) steps, and the one before training
