@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .style_card import with_card
-
 PLATFORM_LABELS = {"whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
@@ -30,6 +28,11 @@ def system_prompt(persona: str, partners: Sequence[str], chat_name: str | None =
     ``card`` is the persona's style card (:mod:`wachat_tui.core.style_card`), said last.
     """
     return with_card(_setting(persona, partners, chat_name, platform, group), card)
+
+
+def with_card(system: str, card: str | None) -> str:
+    """A system prompt with the persona's style card after it (unchanged without one)."""
+    return f"{system} {card}" if card else system
 
 
 def _setting(persona: str, partners: Sequence[str], chat_name: str | None, platform: str | None,

@@ -9,7 +9,8 @@ what the training data shows and nothing from the held-out part.
 
 The card is computed once per training run (:func:`style_cards` over the run's training rows),
 stored with the run (``run.json``) and in the exported GGUF (``wachat.style_cards``), and passed
-to :func:`wachat_tui.core.prompt.system_prompt` by training, chat, eval and export alike.
+to :func:`wachat_tui.core.prompt.system_prompt` by training, chat, eval and export alike
+(:func:`~wachat_tui.core.prompt.with_card` appends it).
 
 Signature words are ranked by the log-odds ratio with an informative Dirichlet prior (Monroe,
 Colaresi & Quinn 2008, "Fightin' Words"): a z-score that favours words a person uses often *and*
@@ -157,9 +158,10 @@ def style_card(persona: str, mine: Sequence[str], others: Sequence[str], names: 
     if signature:
         parts.append("says " + ", ".join(signature))
     emoji = Counter(e for r in mine for e in find_emoji(r))
-    if sum(emoji.values()) / len(mine) >= 0.08:
+    emoji_rate = sum(emoji.values()) / len(mine)
+    if emoji_rate >= 0.08:
         parts.append("emoji " + " ".join(e for e, _ in emoji.most_common(TOP_EMOJI)))
-    elif sum(emoji.values()) / len(mine) < 0.02:
+    elif emoji_rate < 0.02:
         parts.append("hardly any emoji")
     if not parts:
         return None
@@ -198,8 +200,3 @@ def style_cards(rows: Sequence[Mapping], personas: Sequence[str] | None = None) 
         if card:
             cards[persona] = card
     return cards
-
-
-def with_card(system: str, card: str | None) -> str:
-    """A system prompt with the persona's card after it (unchanged without one)."""
-    return f"{system} {card}" if card else system

@@ -26,7 +26,8 @@ from ..core.layout import (ProjectFiles, RunFiles, RunRecord, checkpoint_complet
 from ..core import atomic
 from ..core.lock import project_lock
 from ..core.project import ensure_pairs
-from ..core.style_card import style_cards, with_card
+from ..core.prompt import with_card
+from ..core.style_card import style_cards
 from ..core.atomic import write_json
 from ..errors import WachatError
 from ..events import Checkpointed, Emitter, Evaluated, Failed, Finished, Sampled, Started, Step
@@ -398,7 +399,8 @@ class TrainingJob:
                        batching=resolve_batching(cfg), eval_steps=eval_steps,
                        save_steps=cfg.resolved_save_steps(total_steps), warmup_steps=cfg.warmup_steps(total_steps),
                        gradient_checkpointing=cfg.resolved_gradient_checkpointing(), lora_alpha=cfg.lora_alpha,
-                       lora_targets=adapted_layer_names(trainer.model), personas=rec.personas, style_cards=rec.style_cards,
+                       lora_targets=adapted_layer_names(trainer.model), personas=rec.personas,
+                       style_cards=rec.style_cards,
                        resumed_from=self.checkpoint.name if self.checkpoint else None,
                        world_size=world_size(), quantization=quantization_info(trainer.model))
         self.emit(Started(config=started, device=cfg.device or "cpu",

@@ -467,7 +467,6 @@ class TrainScreen(PaneScreen):
             widgets.append(with_real)
         box.mount_all(widgets)
 
-
     @staticmethod
     def _style_card_lines(view: RunView) -> list[Static]:
         """What the run tells the model about each persona (its style cards), above the samples."""
