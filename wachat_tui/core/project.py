@@ -448,10 +448,9 @@ def _style_inputs(options: DatasetOptions) -> tuple:
 # ---------------------------------------------------------------------- writing
 
 
-def _write_outputs(files: ProjectFiles, result: DatasetResult,
-                   messages: dict[str, list[Message]] | None = None) -> None:
-    """The dataset files of ``result`` (and, for an import, each new chat's messages)."""
-    write_messages(files, messages or {})
+def _write_outputs(files: ProjectFiles, result: DatasetResult) -> None:
+    """The dataset files of a rebuild's ``result`` (an import streams them: :func:`dataset_writer`)."""
+    paths.ensure_private_dir(files.dir)
     paths.ensure_private_dir(files.dataset_dir)
     atomic.write_jsonl(files.train, result.train)
     atomic.write_jsonl(files.validation, result.validation)
