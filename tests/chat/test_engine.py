@@ -157,3 +157,21 @@ def test_style_cards_are_said_in_their_persona_prompt_only(embedded_gguf, histor
     assert as_leo.startswith("<|im_start|>system\n" + system_prompt("Leo", ["Maya"]) + " " + card + "<|im_end|>")
     assert system_prompt("Leo", ["Maya"], card=card) in as_leo
     assert card not in as_maya and system_prompt("Maya", ["Leo"]) + "<|im_end|>" in as_maya
+
+
+def test_a_seed_reproduces_a_reply_but_each_prompt_draws_its_own_stream(embedded_gguf, history):
+    from wachat_tui.chat.engine import reply_seed
+
+    # reproducible: the same conversation with the same seed gets the same reply
+    replies = []
+    for _ in range(2):
+        with ChatEngine(embedded_gguf, n_ctx=1024, seed=5, sampling=Sampling(max_tokens=12)) as eng:
+            replies.append(eng.reply(list(history), "Leo", ["Maya"]))
+    assert replies[0] == replies[1]
+    # independent: another prompt (or another seed) gets another stream, never the seed itself
+    # (a stream shared by every reply drew the k-th token of each with the same number, which
+    # made an eval under-count emoji and laughs several times over)
+    a, b = [1, 2, 3, 4], [1, 2, 3, 5]
+    assert reply_seed(5, a) == reply_seed(5, list(a))
+    assert len({reply_seed(5, a), reply_seed(5, b), reply_seed(6, a)}) == 3
+    assert all(0 <= reply_seed(s, a) < 2 ** 31 for s in (0, 2 ** 31 - 1, 2 ** 40))

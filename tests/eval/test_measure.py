@@ -12,7 +12,7 @@ from wachat_tui.eval.estimate import FidelityEstimator
 from wachat_tui.eval.measure import build_yardsticks, measure
 from wachat_tui.eval.render import render_report
 
-HEADLINE = {"fidelity", "style_distance", "copy_rate", "accuracy", "floor", "ceiling", "chance", "base_fidelity",
+HEADLINE = {"fidelity", "style_distance", "own_style_distance", "copy_rate", "accuracy", "floor", "ceiling", "chance", "base_fidelity",
             "media_only_rate", "real_media_only_rate", "leaks", "distinct_2", "ead_2", "empty_rate",
             "run_on_rate", "assistant_speak_rate", "n"}
 
@@ -46,6 +46,25 @@ def test_real_vs_real_is_one_and_a_one_voice_model_is_chance(two_people):
     assert report.personas["Maya"].floor == 0.0 and report.personas["Leo"].floor == 1.0
     assert o.style_distance == 0.0 and o.base_style_distance > 0.2
     assert report.personas["Maya"].base_style_distance > report.personas["Leo"].base_style_distance
+    # another sample of each person's own messages: near their real replies, nearer than Leo's voice is to Maya
+    for s in report.personas.values():
+        assert s.own_style_distance is not None and 0.0 <= s.own_style_distance < 0.2
+    assert report.personas["Maya"].own_style_distance < report.personas["Maya"].base_style_distance
+    assert o.own_style_distance == pytest.approx(
+        sum(s.own_style_distance for s in report.personas.values()) / 2)
+
+
+def test_own_style_distance_is_the_noise_of_the_persons_own_messages():
+    from wachat_tui.eval.measure import own_style_distance
+
+    real = ["lol yes", "omg no", "haha ok 😂", "wait what", "lol same"] * 4
+    steady = ["lol ok", "omg yes", "haha no 😂", "wait no", "lol what"] * 10   # the same habits
+    changed = ["Certainly. I will be there at noon.", "That is fine with me.", "Thank you!"] * 20
+    assert own_style_distance(steady, real) < 0.1
+    assert own_style_distance(changed, real) > 0.4       # a person whose old messages read otherwise
+    assert own_style_distance(steady, real) == own_style_distance(steady, real)   # seeded
+    assert own_style_distance(steady[:10], real) is None  # fewer own messages than held-out replies
+    assert own_style_distance(steady, []) is None
 
 
 def test_report_json_has_the_promised_shape(two_people):

@@ -51,9 +51,10 @@ def test_demo_chat_through_llama_cpp(imported_demo):
     assert 0 < report.overall.style_distance <= 1
     assert report.settings["generation_seconds"]["base"] > 0
 
-    # the real replies are as faithful as can be, by construction; the untuned model is far from it
+    # the real replies are as faithful as can be, by construction; the untuned model is not (on 6
+    # cases its fidelity is a coin's: 4-6 of them may land on the right person by chance)
     assert baseline.overall.fidelity == pytest.approx(1.0)
-    assert baseline.overall.base_fidelity is not None and baseline.overall.base_fidelity <= 0.5
+    assert baseline.overall.base_fidelity is not None and baseline.overall.base_fidelity < 1.0
     assert baseline.overall.base_style_distance > 0.15
 
     from rich.console import Console

@@ -22,6 +22,8 @@ import json
 import os
 import threading
 import time
+import zlib
+from array import array
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -108,6 +110,19 @@ def _default_threads() -> int:
         cpus = os.cpu_count() or 1
     # Small machines: use every core; bigger ones: the physical half (hyper-threads hurt).
     return max(1, cpus if cpus <= 4 else cpus // 2)
+
+
+def reply_seed(seed: int, prompt_tokens: Sequence[int]) -> int:
+    """The sampling seed of one reply: ``seed`` mixed with the prompt it answers.
+
+    The same conversation gets the same reply (``--seed`` reproduces a chat), while two
+    different prompts draw from independent random streams. Re-seeding every reply with
+    ``seed`` itself would hand every reply the same stream: the k-th token of each reply
+    would be drawn with the same number, so a habit that needs a less likely token at some
+    position (an emoji at the end of a bubble, a laugh) would come out in almost every
+    reply or in almost none — a fixed-seed eval under-counted emoji 3–6× that way.
+    """
+    return (seed + zlib.crc32(array("i", prompt_tokens).tobytes())) & 0x7FFFFFFF
 
 
 class ChatEngine:
@@ -303,7 +318,7 @@ class ChatEngine:
                 return
             llm.eval(tokens[i: i + self.eval_chunk])
         if self.seed is not None:
-            llm.set_seed(self.seed)
+            llm.set_seed(reply_seed(self.seed, tokens))
         room = self.n_ctx - len(tokens)
         limit = min(sampling.max_tokens, room)
         filt = ReplyFilter(persona, [p for p in partners if p != persona])

@@ -14,8 +14,9 @@ by ``\\n`` — exactly what the user would see in the chat.
 A backend that cut its last reply where another participant's turn began (the engine stops
 there) says so in ``last_ran_on``; degeneration counts that reply as a run-on.
 
-The chat package is touched only in :func:`history_lines` and :func:`persona_messages`, so
-following a change of the chat engine's API means editing those two functions.
+The chat package is touched only in :func:`history_lines`, :func:`persona_messages` and the
+seeding of :meth:`HFBackend.generate_batch` (``reply_seed``), so following a change of the chat
+engine's API means editing those three places.
 """
 from __future__ import annotations
 
@@ -231,10 +232,13 @@ class HFBackend:
 
         On a CPU one batch of a few dozen prompts costs little more than one prompt: the small
         model's matrix products are too thin to keep the cores busy one sequence at a time.
-        Sampling draws from one seeded stream for the whole batch, so a case's reply depends on
-        the batch it is in (the training estimate always sends the same batch).
+        Sampling draws from one stream for the whole batch, seeded from the seed and the batch's
+        prompts (as the chat seeds each reply), so a case's reply depends on the batch it is in
+        (the training estimate always sends the same batch) and no two batches share a stream.
         """
         import torch
+
+        from ..chat.engine import reply_seed
 
         if not cases:
             return [], []
@@ -251,7 +255,7 @@ class HFBackend:
         adapter_off = self.model.disable_adapter() if self.without_adapter else contextlib.nullcontext()
         try:
             with torch.random.fork_rng(devices=devices), torch.no_grad(), adapter_off:
-                torch.manual_seed(self.seed)
+                torch.manual_seed(reply_seed(self.seed, [t for ids in prompts for t in ids]))
                 out = self.model.generate(
                     input_ids=input_ids, attention_mask=mask,
                     max_new_tokens=s.max_tokens, do_sample=s.temperature > 0,

@@ -13,9 +13,17 @@ personas (each persona counts the same, as the cases are balanced); fidelity is 
 computed from those means; style distance is the mean of the personas' distances (style is
 a property of one person, so it is never measured on a mix); rates (copy, media-only,
 degeneration) are shares of all replies.
+
+What a style distance is worth: even the person's own messages are not at distance 0 from
+a few dozen of their held-out replies (a habit seen in 2 of 40 replies may show in 0 of the
+next 40). ``own_style_distance`` measures that noise — the mean distance of
+:data:`OWN_DRAWS` random samples of the same size from the person's own *train* turns to
+the held-out replies — so a model's distance reads against it: at the own distance the
+model is as close as another sample of the person would be.
 """
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -31,6 +39,8 @@ from .report import BASE, CANDIDATE, REAL, Example, FidelityReport, Scores, Sour
 from .style import FEATURES, StyleDistance, habit_phrases, style_distance, style_profile
 
 EXAMPLES = 6
+OWN_DRAWS = 20
+"""Samples of the person's own train turns that ``own_style_distance`` averages over."""
 BATCH_SIZE = 8
 """Cases per batch for backends that generate in batches (memory grows with it)."""
 
@@ -53,6 +63,8 @@ class Yardsticks:
     leaks: LeakDetector
     habits: dict[str, frozenset[str]]
     bigram_vocabulary: int
+    own: dict[str, list[str]]
+    """Each persona's real train turns (the reference sample for ``own_style_distance``)."""
 
 
 def build_yardsticks(data: EvalData, *, seed: int = 0) -> Yardsticks:
@@ -64,6 +76,7 @@ def build_yardsticks(data: EvalData, *, seed: int = 0) -> Yardsticks:
         leaks=LeakDetector(texts),
         habits={p: habit_phrases(by_author.get(p, ())) for p in data.personas},
         bigram_vocabulary=bigram_vocabulary(texts),
+        own={p: list(by_author.get(p, ())) for p in data.personas},
     )
 
 
@@ -145,6 +158,20 @@ def _persona_source(r: _Replies, real: _Replies, persona: str, yard: Yardsticks,
         leaks=len(_leaks(r, yard, source)), degeneration=_degeneration(r, yard))
 
 
+def own_style_distance(own: Sequence[str], real: Sequence[str], habits: frozenset[str] = frozenset(),
+                       *, draws: int = OWN_DRAWS, seed: int = 0) -> float | None:
+    """How far the person's own messages are from their ``real`` held-out replies: the mean
+    style distance of ``draws`` random samples of ``len(real)`` of ``own`` (their train turns).
+    None when there are fewer own turns than held-out replies (no fair sample)."""
+    if not real or len(own) < len(real):
+        return None
+    target = style_profile(list(real), habits)
+    rng = random.Random(seed)
+    got = [style_distance(style_profile(rng.sample(list(own), len(real)), habits), target).summary
+           for _ in range(draws)]
+    return _mean(got)
+
+
 def _overall_source(r: _Replies, per_persona: list[SourceMetrics], yard: Yardsticks, source: str) -> SourceMetrics:
     distances = [m.style_distance for m in per_persona if m.style_distance is not None]
     features = {k: _mean([d.features.get(k) for d in distances]) for k in FEATURES}
@@ -156,7 +183,7 @@ def _overall_source(r: _Replies, per_persona: list[SourceMetrics], yard: Yardsti
         leaks=len(_leaks(r, yard, source)), degeneration=_degeneration(r, yard))
 
 
-def _scores(sources: dict[str, SourceMetrics], chance: float) -> Scores:
+def _scores(sources: dict[str, SourceMetrics], chance: float, own_style: float | None = None) -> Scores:
     cand, real, base = sources[CANDIDATE], sources[REAL], sources.get(BASE)
     fid = fidelity(cand.accuracy, real.accuracy, chance)
     floor = base.accuracy if base else None
@@ -168,7 +195,7 @@ def _scores(sources: dict[str, SourceMetrics], chance: float) -> Scores:
         base_style_distance=base.style_distance.summary if base and base.style_distance else None,
         copy_rate=cand.copy_rate, real_copy_rate=real.copy_rate,
         media_only_rate=cand.media_only_rate, real_media_only_rate=real.media_only_rate,
-        leaks=cand.leaks, degeneration=cand.degeneration, sources=sources)
+        leaks=cand.leaks, degeneration=cand.degeneration, sources=sources, own_style_distance=own_style)
 
 
 def score(cases: Sequence[Case], replies: dict[str, tuple[list[str], list[bool]]], yard: Yardsticks
@@ -185,11 +212,14 @@ def score(cases: Sequence[Case], replies: dict[str, tuple[list[str], list[bool]]
         real = all_replies[REAL].subset(persona)
         sources = {name: _persona_source(r.subset(persona), real, persona, yard, name)
                    for name, r in all_replies.items()}
-        per_persona[persona] = _scores(sources, chance)
+        own = own_style_distance(yard.own.get(persona, ()), real.texts, yard.habits.get(persona, frozenset()))
+        per_persona[persona] = _scores(sources, chance, own)
     overall_sources = {name: _overall_source(r, [s.sources[name] for s in per_persona.values()], yard, name)
                        for name, r in all_replies.items()}
     leaks = [leak for name, r in all_replies.items() if name != REAL for leak in _leaks(r, yard, name)]
-    return _scores(overall_sources, chance), per_persona, leaks
+    owns = [s.own_style_distance for s in per_persona.values()]
+    overall_own = _mean(owns) if None not in owns else None
+    return _scores(overall_sources, chance, overall_own), per_persona, leaks
 
 
 def score_by_chat(cases: Sequence[Case], replies: dict[str, tuple[list[str], list[bool]]], yard: Yardsticks

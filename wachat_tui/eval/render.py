@@ -36,7 +36,7 @@ def _headline_table(report: FidelityReport) -> Table:
     table = Table(title="fidelity per persona (1.0 = as recognisable as the real person, 0 = chance)",
                   title_justify="left")
     for col in ("", "fidelity", "base", "accuracy", "floor", "ceiling", "style dist.", "base style",
-                "copies (real)", "media-only (real)", "n"):
+                "own style", "copies (real)", "media-only (real)", "n"):
         table.add_column(col, justify="left" if not col else "right")
     rows: list[tuple[str, Scores]] = list(report.personas.items())
     if len(rows) > 1:
@@ -44,7 +44,7 @@ def _headline_table(report: FidelityReport) -> Table:
     for name, s in rows:
         table.add_row(Text(_safe(name, 24)), _num(s.fidelity), _num(s.base_fidelity), _pct(s.accuracy), _pct(s.floor),
                       _pct(s.ceiling), _num(s.style_distance), _num(s.base_style_distance),
-                      f"{_pct(s.copy_rate)} ({_pct(s.real_copy_rate)})",
+                      _num(s.own_style_distance), f"{_pct(s.copy_rate)} ({_pct(s.real_copy_rate)})",
                       f"{_pct(s.media_only_rate)} ({_pct(s.real_media_only_rate)})", str(s.n))
     return table
 
@@ -84,6 +84,10 @@ def _style_table(name: str, s: Scores) -> Table:
         table.add_row(label, *(Text(safe(style_value(key, styles.get(src)))) for src in (BASE, CANDIDATE, REAL)),
                       _num(cand.features.get(key) if cand else None))
     table.add_row(Text("summary", style="bold"), _num(s.base_style_distance), _num(s.style_distance), "0.00", "")
+    if s.own_style_distance is not None:
+        table.caption = (f"another {s.n} of the person's own messages are at {s.own_style_distance:.2f}: "
+                         f"closer than that is noise")
+        table.caption_justify = "left"
     return table
 
 

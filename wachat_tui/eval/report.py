@@ -3,7 +3,7 @@
 Shape of :meth:`FidelityReport.to_json` (what ``eval.json`` and ``wachat eval --json`` hold)::
 
     {"overall":  {fidelity, style_distance, copy_rate, accuracy, floor, ceiling, chance,
-                  base_fidelity, media_only_rate, real_media_only_rate, leaks, distinct_2,
+                  base_style_distance, own_style_distance, base_fidelity, media_only_rate, real_media_only_rate, leaks, distinct_2,
                   ead_2, empty_rate, run_on_rate, assistant_speak_rate, n, fidelity_note,
                   sources: {fine_tuned|base|real: SourceMetrics}},
      "personas": {name: same keys},
@@ -90,13 +90,17 @@ class Scores:
     leaks: int
     degeneration: Degeneration
     sources: dict[str, SourceMetrics] = field(default_factory=dict)
+    own_style_distance: float | None = None
+    """The style distance of another sample of the person's own messages (the noise a model
+    cannot beat; see :mod:`wachat_tui.eval.measure`)."""
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {
             "n": self.n, "chance": _r(self.chance), "ceiling": _r(self.ceiling), "floor": _r(self.floor),
             "accuracy": _r(self.accuracy), "fidelity": _r(self.fidelity), "base_fidelity": _r(self.base_fidelity),
             "fidelity_note": self.fidelity_note, "style_distance": _r(self.style_distance),
-            "base_style_distance": _r(self.base_style_distance), "copy_rate": _r(self.copy_rate),
+            "base_style_distance": _r(self.base_style_distance),
+            "own_style_distance": _r(self.own_style_distance), "copy_rate": _r(self.copy_rate),
             "real_copy_rate": _r(self.real_copy_rate), "media_only_rate": _r(self.media_only_rate),
             "real_media_only_rate": _r(self.real_media_only_rate), "leaks": self.leaks,
         }

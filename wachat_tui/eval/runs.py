@@ -37,8 +37,9 @@ from .measure import Progress, build_yardsticks, choose_cases, generate_replies,
 from .report import BASE, FidelityReport
 from .summary import report_summary
 
-CACHE_VERSION = 1
-"""Bump when what a base reply is changes (prompt, clean-up): old cache files stop matching."""
+CACHE_VERSION = 2
+"""Bump when what a base reply is changes (prompt, clean-up, seeding): old cache files stop matching.
+2: each reply is seeded from the seed and its prompt (``chat.engine.reply_seed``), not the seed alone."""
 CACHE_KEPT = 8
 """Cached base-reply sets kept per project (the newest)."""
 

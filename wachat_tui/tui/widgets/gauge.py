@@ -156,6 +156,8 @@ def style_summary(s: Scores) -> Text:
     base_d = s.base_style_distance
     return Text.assemble(("style distance ", "bold"), (num(s.style_distance), _distance_style(s.style_distance)),
                          (f"   base model {num(base_d)}" if base_d is not None else "", "dim"),
+                         (f"   own messages {num(s.own_style_distance)}" if s.own_style_distance is not None else "",
+                          "dim"),
                          ("   (0 = the same habits, 1 = nothing alike)", "dim"))
 
 
