@@ -146,6 +146,12 @@ class BaseReplyCache:
 
 
 # --------------------------------------------------------------------------- backends
+def _base_identity(cards: dict[str, str] | None, **model) -> dict:
+    """What identifies the base model's replies in the cache: the model, and the style cards it
+    was told (the same prompts as the fine-tuned model's)."""
+    return {**model, **({"cards": cards} if cards else {})}
+
+
 @contextlib.contextmanager
 def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None, sampling=None
                   ) -> Iterator[tuple[object, Callable[[], object] | None, dict | None]]:
@@ -169,15 +175,14 @@ def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None
             base = embedded.lookup(base_name) if base_name else None
             if base is not None:
                 path = base.gguf_path()
-                identity = {"backend": "gguf", "model": base.base_name, "file": path.name,
-                            "bytes": path.stat().st_size, **({"cards": cards} if cards else {})}
+                identity = _base_identity(cards, backend="gguf", model=base.base_name, file=path.name,
+                                          bytes=path.stat().st_size)
                 yield candidate, lambda: keep(GGUFBackend(path, name=f"{base.label} (GGUF)", seed=seed,
                                                           n_threads=n_threads, sampling=sampling,
                                                           cards=cards)), identity
             elif target.run is not None and target.run.base_path and Path(target.run.base_path).is_dir():
                 base_path = target.run.base_path
-                identity = {"backend": "hf", "model": target.run.base_model or base_path,
-                            **({"cards": cards} if cards else {})}
+                identity = _base_identity(cards, backend="hf", model=target.run.base_model or base_path)
                 yield candidate, lambda: keep(HFBackend.load(base_path, name=f"{target.run.base_model} (HF)",
                                                              seed=seed, sampling=sampling, cards=cards)), identity
             else:
@@ -188,7 +193,7 @@ def open_backends(target: Target, *, seed: int = 0, n_threads: int | None = None
         cards = run.style_cards
         candidate = keep(HFBackend.load(base_path, run.adapter, name=target.label, seed=seed, sampling=sampling,
                                         cards=cards))
-        identity = {"backend": "hf", "model": run.base_model or str(base_path), **({"cards": cards} if cards else {})}
+        identity = _base_identity(cards, backend="hf", model=run.base_model or str(base_path))
         yield candidate, lambda: HFBackend(candidate.model, candidate.tokenizer, name=f"{run.base_model} (HF)",
                                            seed=seed, sampling=sampling, without_adapter=True, cards=cards), identity
     finally:
