@@ -24,8 +24,16 @@ def test_without_estimates_the_lowest_loss_wins():
 
 
 def test_a_clearly_more_faithful_evaluation_near_the_lowest_loss_wins():
-    # step 30's loss is 2 % above the lowest (step 40), its fidelity 0.2 higher: it is kept
-    assert best_step((0, 4.0, 0.0), (10, 3.4, 0.2), (20, 3.1, 0.4), (30, 3.06, 0.7), (40, 3.0, 0.5)) == 30
+    # step 30's loss is 2 % above the lowest (step 40), its fidelity 0.3 higher: it is kept
+    assert best_step((0, 4.0, 0.0), (10, 3.4, 0.2), (20, 3.1, 0.4), (30, 3.06, 0.8), (40, 3.0, 0.5)) == 30
+
+
+def test_a_lead_of_one_estimated_reply_is_noise():
+    # the en_sam_noor run that kept step 88 for 0.485 against 0.364 (one reply of 24)
+    rows = ((22, 3.883, 0.0), (44, 3.686, 0.2425), (66, 3.591, 0.1212), (88, 3.554, 0.485), (110, 3.529, 0.2425),
+            (132, 3.51, 0.3637), (154, 3.512, 0.3637), (174, 3.511, 0.3637))
+    assert best_step(*rows) == 132
+    assert best_step(*rows, fidelity_tie=0.1) == 88
 
 
 def test_fidelity_does_not_buy_an_undertrained_checkpoint():
@@ -35,6 +43,7 @@ def test_fidelity_does_not_buy_an_undertrained_checkpoint():
 
 def test_close_estimates_are_a_tie_and_the_lower_loss_takes_it():
     assert best_step((10, 3.05, 0.55), (20, 3.0, 0.5)) == 20        # 0.05 apart: noise
+    assert best_step((10, 3.05, 0.7), (20, 3.0, 0.5)) == 20         # 0.2 apart: still within it
     assert best_step((10, 3.0, 0.5), (20, 3.05, 0.55)) == 10
     assert best_step((10, 3.05, 0.55), (20, 3.0, 0.5), fidelity_tie=0.0) == 10
 

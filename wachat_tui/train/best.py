@@ -4,7 +4,7 @@ The rule (:class:`BestRule`)::
 
     Among the evaluations whose validation loss is within LOSS_MARGIN (5 %) of the lowest
     validation loss so far, the best is the one with the highest fidelity estimate;
-    estimates within FIDELITY_TIE (0.1) of each other are a tie, and a tie goes to the
+    estimates within FIDELITY_TIE (0.25) of each other are a tie, and a tie goes to the
     lower validation loss. Without estimates (turned off, or a chat whose people the
     classifier cannot tell apart) the best is the lowest validation loss, as before.
 
@@ -25,6 +25,14 @@ the step × loss × fidelity tables are in the README's Benchmarks table, fideli
   evaluation whose higher estimate is partly luck, with a loss far from the best. The loss band
   keeps the choice among evaluations that have learnt about as much; the tie margin keeps
   noise from overruling the loss when the estimates do not really differ.
+* 0.25 for a tie: the estimate scores 24 replies, 12 per persona, so one reply attributed the
+  other way moves it by about 0.12 (1/12 of a persona's accuracy over ceiling − chance ≈ 0.35,
+  averaged over two personas), and its standard error is about 0.2. The former 0.1 was less
+  than one reply: on a default en_sam_noor run (training seed 1) it kept step 88 of 174 for an
+  estimate of 0.485 against 0.364 — one reply — and that adapter measured 0.38 on the 102
+  held-out cases where the last checkpoint measured 0.58 (same backend, same cases). With 0.25
+  the rule keeps step 132 there; replayed on the other eight recorded default-sized runs it
+  changes two choices (154 → 174 and 261 → 231).
 * 5 %: the loss of the last few evaluations of a default run lies within it (the cosine
   schedule flattens the curve), so the rule chooses among the late evaluations, never an
   under-trained early one.
@@ -36,8 +44,8 @@ from typing import Iterable, Mapping
 
 LOSS_MARGIN = 0.05
 """An evaluation competes on fidelity when its validation loss is at most this fraction above the lowest."""
-FIDELITY_TIE = 0.1
-"""Fidelity estimates closer than this are a tie (the estimate's noise at its default size)."""
+FIDELITY_TIE = 0.25
+"""Fidelity estimates closer than this are a tie (about two replies of the estimate's 24: its noise)."""
 
 
 @dataclass(frozen=True)
