@@ -12,8 +12,8 @@ For each chat: import (with the dataset overrides) → ``wachat train --events``
 overrides) → ``wachat export`` (q8_0) → ``wachat eval --json`` (the exported GGUF through llama.cpp,
 the base model's replies cached per project). It prints fidelity, style distance and its ratio to the
 base model's, the style distance of another sample of the person's own messages (``own style``: the
-noise floor) and how much of the base model's distance above it the fine-tuned model closed, text copy rate, media-only rate vs the person's real one, leaks, peak RSS of the
-training process, real tokens/s and the CPU-minutes and wall minutes of training, with the load
+noise floor) and how much of the base model's distance above it the fine-tuned model closed, text
+copy rate, media-only rate vs the person's real one, leaks, peak RSS of the training process, real tokens/s and the CPU-minutes and wall minutes of training, with the load
 average it ran under (the machine is shared: compare runs made under similar load).
 
 Resumable: everything lives under ``$WACHAT_CACHE/fidelity_bench/`` — one WACHAT_HOME per
@@ -43,8 +43,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 CHATS = {"demo": (None, "Maya"),
          "sam_noor": (REPO / "tests" / "fixtures" / "chats" / "en_sam_noor.txt", "Sam")}
-COLUMNS = ("chat", "config", "fidelity", "style", "style÷base", "own style", "gap closed", "copy", "media (real)", "leaks", "RSS GB",
-           "tok/s", "CPU min", "wall min", "steps", "load")
+COLUMNS = ("chat", "config", "fidelity", "style", "style÷base", "own style", "gap closed", "copy", "media (real)",
+           "leaks", "RSS GB", "tok/s", "CPU min", "wall min", "steps", "load")
 
 
 # --------------------------------------------------------------------------- overrides
@@ -215,8 +215,8 @@ def evaluate(home: Path, project: str, samples: int, state: dict, flags: list[st
 
 
 def _trained_elsewhere(results: dict, chat: str, train_over: dict, dataset_over: dict) -> dict:
-    """The state of an exported run of this (chat, training, dataset) made for another number of
-    cases or sampling: measuring it again needs no retraining."""
+    """The state of an exported run of this (chat, training, dataset), whatever number of cases or
+    sampling it was measured with: measuring it again needs no retraining."""
     for row in results.values():
         state = row.get("state") or {}
         if (row.get("chat"), row.get("train"), row.get("dataset")) == (chat, train_over, dataset_over) \
@@ -239,8 +239,7 @@ def bench_one(chat: str, train_over: dict, dataset_over: dict, samples: int, res
     row.update(chat=chat, train=train_over, dataset=dataset_over, samples=samples, sampling=sampling or {},
                label=name, commit=_commit())
     state = row.setdefault("state", {})
-    trained = (results.get(trained_key) or {}).get("state") or _trained_elsewhere(results, chat, train_over,
-                                                                                     dataset_over)
+    trained = _trained_elsewhere(results, chat, train_over, dataset_over)
     if not fresh and trained.get("exported") and not state.get("run"):
         state.update(trained)  # the same export, measured with other sampling or cases: no retraining
     home = bench_dir() / "homes" / f"{chat}-{digest(dataset_over)}"

@@ -76,7 +76,7 @@ def build_yardsticks(data: EvalData, *, seed: int = 0) -> Yardsticks:
         leaks=LeakDetector(texts),
         habits={p: habit_phrases(by_author.get(p, ())) for p in data.personas},
         bigram_vocabulary=bigram_vocabulary(texts),
-        own={p: list(by_author.get(p, ())) for p in data.personas},
+        own={p: by_author.get(p, []) for p in data.personas},
     )
 
 
@@ -166,8 +166,9 @@ def own_style_distance(own: Sequence[str], real: Sequence[str], habits: frozense
     if not real or len(own) < len(real):
         return None
     target = style_profile(list(real), habits)
+    pool = list(own)
     rng = random.Random(seed)
-    got = [style_distance(style_profile(rng.sample(list(own), len(real)), habits), target).summary
+    got = [style_distance(style_profile(rng.sample(pool, len(real)), habits), target).summary
            for _ in range(draws)]
     return _mean(got)
 

@@ -3,8 +3,9 @@
 Shape of :meth:`FidelityReport.to_json` (what ``eval.json`` and ``wachat eval --json`` hold)::
 
     {"overall":  {fidelity, style_distance, copy_rate, accuracy, floor, ceiling, chance,
-                  base_style_distance, own_style_distance, base_fidelity, media_only_rate, real_media_only_rate, leaks, distinct_2,
-                  ead_2, empty_rate, run_on_rate, assistant_speak_rate, n, fidelity_note,
+                  base_style_distance, own_style_distance, base_fidelity, media_only_rate,
+                  real_media_only_rate, leaks, distinct_2, ead_2, empty_rate, run_on_rate,
+                  assistant_speak_rate, n, fidelity_note,
                   sources: {fine_tuned|base|real: SourceMetrics}},
      "personas": {name: same keys},
      "examples": [{case_id, persona, context, real, base, fine_tuned}],
