@@ -86,7 +86,15 @@ class FidelityEstimator:
     def estimate(self, backend: Backend) -> Estimate:
         """Generate the cases' replies with ``backend`` (all in one batch when it can) and score them."""
         started = time.perf_counter()
-        texts, ran_on = generate_replies(backend, self.cases, CANDIDATE, batch_size=len(self.cases))
+        texts, ran_on = self.generate(backend)
+        return self.score(texts, ran_on, time.perf_counter() - started)
+
+    def generate(self, backend: Backend) -> tuple[list[str], list[bool]]:
+        """The cases' replies (and whether each ran on), all in one batch when the backend can."""
+        return generate_replies(backend, self.cases, CANDIDATE, batch_size=len(self.cases))
+
+    def score(self, texts: list[str], ran_on: list[bool], seconds: float) -> Estimate:
+        """The estimate of replies generated before (``seconds``: what generating them took)."""
         overall, personas, _ = score(self.cases, {CANDIDATE: (texts, ran_on)}, self.yardsticks)
         chance = overall.chance
         accuracy = {name: s.accuracy for name, s in personas.items()}
@@ -96,6 +104,6 @@ class FidelityEstimator:
             fidelity=fidelity(overall.accuracy, ceiling, chance).value, accuracy=overall.accuracy, ceiling=ceiling,
             chance=chance, style_distance=overall.style_distance, copy_rate=overall.copy_rate,
             media_only_rate=overall.media_only_rate, real_media_only_rate=overall.real_media_only_rate,
-            n=overall.n, seconds=round(time.perf_counter() - started, 1),
+            n=overall.n, seconds=round(seconds, 1),
             personas={name: fidelity(acc, self.ceilings.get(name), chance).value for name, acc in accuracy.items()},
             persona_accuracy=accuracy, replies=tuple(texts))

@@ -108,7 +108,9 @@ def recorded_runs(project_dirs: Iterable[Path]) -> list[RecordedRun]:
             rate = metrics.get("tokens_per_s")
             if not isinstance(rate, (int, float)) or rate <= 0:
                 continue
-            evals = len(((metrics.get("history") or {}).get("eval")) or [])
+            # estimates that generated (a base-model estimate from the project's cache took no time)
+            evals = sum(1 for row in ((metrics.get("history") or {}).get("eval")) or []
+                        if not isinstance(row.get("estimate"), dict) or row["estimate"].get("seconds"))
             fidelity_s = metrics.get("fidelity_seconds")
             out.append(RecordedRun(base=record.base_model or "", device=record.device or "cpu",
                                    tokens_per_s=float(rate),

@@ -6,9 +6,15 @@ snapshot of the review pairs); each evaluation then generates those cases' repli
 training model in one batch (:class:`~wachat_tui.eval.backends.HFBackend`: the chat's prompt and
 sampling, shorter replies) and scores them. The first replies double as the evaluation's
 sample replies, so nothing is generated twice.
+
+The estimate at step 0 is the base model's, and it is the same for every run of a project that
+trains the same base the same way on the same cases, cards and sampling: its replies are kept in
+``<project>/eval-cache/`` (the base-reply cache of ``wachat eval``, keyed by all of that), so only
+a project's first run pays for them (about 4 optimizer steps' time on 2 cores).
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -20,11 +26,15 @@ from .config import TrainConfig
 class FidelityProbe:
     """A fitted estimator and the sampling its replies use."""
 
-    def __init__(self, estimator, sampling, seed: int, cards: dict[str, str] | None = None):
+    def __init__(self, estimator, sampling, seed: int, cards: dict[str, str] | None = None,
+                 project: ProjectFiles | None = None):
         self.estimator = estimator
         self.sampling = sampling
         self.seed = seed
         self.cards = dict(cards or {})
+        self.project = project
+        self.baseline_cached = False
+        """Whether the last :meth:`estimate` with a ``baseline`` identity came from the cache."""
 
     @property
     def cases(self):
@@ -55,15 +65,35 @@ class FidelityProbe:
         classes = estimator.yardsticks.attributor.classes
         log(f"fidelity estimate at each evaluation: {len(estimator.cases)} held-out replies of up to "
             f"{config.fidelity_tokens} tokens, classifier over {len(classes)} people")
-        return cls(estimator, Sampling(max_tokens=config.fidelity_tokens), config.seed, cards)
+        return cls(estimator, Sampling(max_tokens=config.fidelity_tokens), config.seed, cards, project)
 
-    def estimate(self, model, tokenizer):
-        """Measure ``model`` (the training model, adapter on) now; returns an ``Estimate``."""
+    def estimate(self, model, tokenizer, baseline: dict | None = None):
+        """Measure ``model`` (the training model, adapter on) now; returns an ``Estimate``.
+
+        ``baseline``: what identifies the untrained model (base weights, how they are loaded) when
+        ``model`` is still the base model (step 0): its replies come from, or go to, the cache."""
+        from dataclasses import asdict
+
         from ..eval.backends import HFBackend
+        from ..eval.runs import BaseReplyCache, _base_identity
 
         backend = HFBackend(model, tokenizer, name="training", seed=self.seed, sampling=self.sampling,
                             cards=self.cards)
-        return self.estimator.estimate(backend)
+        self.baseline_cached = False
+        if baseline is None or self.project is None:
+            return self.estimator.estimate(backend)
+        cache = BaseReplyCache(self.project, _base_identity(self.cards, backend="training", **baseline),
+                               asdict(self.sampling), self.seed, self.cases)
+        cached = cache.load()
+        if cached is not None:
+            texts, ran_on, _ = cached
+            self.baseline_cached = True
+            return self.estimator.score(texts, ran_on, 0.0)
+        started = time.perf_counter()
+        texts, ran_on = self.estimator.generate(backend)
+        seconds = time.perf_counter() - started
+        cache.save(texts, ran_on, seconds)
+        return self.estimator.score(texts, ran_on, seconds)
 
     def sample_rows(self, step: int, estimate, n: int) -> list[dict]:
         """The first ``n`` replies of ``estimate`` as sample rows (``samples.jsonl`` / ``Sampled`` fields)."""

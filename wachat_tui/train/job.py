@@ -506,7 +506,7 @@ class TrainingJob:
         perplexity = float(metrics.get("eval_perplexity", math.exp(min(loss, 50))))
         estimate = None
         if self.fidelity is not None and not self.cancel.is_set():
-            estimate = self._estimate(model)
+            estimate = self._estimate(model, baseline=step == 0)
         numbers = estimate.to_json() if estimate else None
         best = self.progress.record_eval(step, loss, perplexity, numbers)
         if best and self.main:
@@ -526,11 +526,15 @@ class TrainingJob:
             return True
         return False
 
-    def _estimate(self, model):
-        """The fidelity estimate of the model as it is now, or None when generation failed."""
+    def _estimate(self, model, baseline: bool = False):
+        """The fidelity estimate of the model as it is now, or None when generation failed.
+        ``baseline``: the model is still the base model (step 0), whose replies are cached."""
         unwrapped = self.trainer.accelerator.unwrap_model(model) if self.trainer is not None else model
         try:
-            estimate = self.fidelity.estimate(unwrapped, self.tokenizer)
+            estimate = self.fidelity.estimate(unwrapped, self.tokenizer,
+                                              baseline=self._baseline_identity(unwrapped) if baseline else None)
+            if self.fidelity.baseline_cached:
+                self.emit.log("base model's fidelity estimate: replies from the project's cache (eval-cache/)")
         except (RuntimeError, ValueError) as exc:  # an estimate must never kill the run; running out of memory does
             if out_of_memory(exc):
                 raise
@@ -538,6 +542,21 @@ class TrainingJob:
             return None
         self.progress.metrics.fidelity_seconds += estimate.seconds
         return estimate
+
+    def _baseline_identity(self, model) -> dict:
+        """What makes the untrained model's replies what they are: the base weights (and their
+        files), how they are loaded and on what, and the library versions that generate."""
+        import transformers
+
+        rec, cfg = self.progress.record, self.config
+        path = Path(rec.base_path) if rec.base_path else None
+        weights = []
+        if path is not None and path.is_dir():
+            weights = sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in path.iterdir()
+                             if f.suffix in (".safetensors", ".bin", ".gguf", ".json"))
+        return {"model": rec.base_model, "path": rec.base_path, "weights": weights, "mode": rec.mode,
+                "quantization": quantization_info(model), "dtype": str(getattr(model, "dtype", "")),
+                "device": cfg.device or "cpu", "torch": torch.__version__, "transformers": transformers.__version__}
 
     def _samples_from(self, step: int, estimate) -> None:
         """The first replies of the estimate, shown as the evaluation's samples (generated once, not twice)."""
