@@ -175,8 +175,9 @@ def export(home: Path, project: str, state: dict) -> None:
 
 
 def sampling_flags(sampling: dict) -> list[str]:
-    """Sampling overrides (``temperature``, ``top_p``, ``max_tokens``) → ``wachat eval`` flags."""
-    known = {"temperature": "--temperature", "top_p": "--top-p", "max_tokens": "--max-tokens"}
+    """Sampling overrides (``temperature``, ``top_p``, ``max_tokens``, ``guidance``) → ``wachat eval`` flags."""
+    known = {"temperature": "--temperature", "top_p": "--top-p", "max_tokens": "--max-tokens",
+             "guidance": "--guidance"}
     unknown = set(sampling) - set(known)
     if unknown:
         raise SystemExit(f"unknown sampling option(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", action="append", default=[], metavar="FIELD=VALUE", help="a TrainConfig override")
     ap.add_argument("--dataset", action="append", default=[], metavar="FIELD=VALUE", help="a DatasetOptions override")
     ap.add_argument("--sampling", action="append", default=[], metavar="FIELD=VALUE",
-                    help="eval-only: temperature, top_p or max_tokens (the same export, no retraining)")
+                    help="eval-only: temperature, top_p, max_tokens or guidance (the same export, no retraining)")
     ap.add_argument("--fresh", action="store_true", help="rerun even when this configuration has a cached result")
     ap.add_argument("--table", action="store_true", help="print the cached results and exit")
     ap.add_argument("--json", type=Path, help="also write the rows of this invocation as JSON")

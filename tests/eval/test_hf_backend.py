@@ -43,3 +43,18 @@ def test_hf_backend_with_and_without_an_adapter(base_dir, tmp_path):
     peft_model.save_pretrained(str(adapter))
     tuned = HFBackend.load(base_dir, adapter, name="tuned", sampling=sampling)
     assert [tuned.generate(c) for c in cases] == replies
+
+
+def test_persona_guidance_in_a_batch_guides_the_carded_cases_only(base_dir):
+    """transformers' classifier-free guidance with the prompts without the card as the negative
+    prompts: off at 1, a different greedy reply above, and a persona without a card unguided."""
+    cases = [make_case(1, "Maya", "omg yes", context=(("Leo", "Dinner at 7?"),)),
+             make_case(2, "Leo", "Sounds good.", context=(("Maya", "omg i passed!!"),))]
+    cards = {"Leo": "Leo's texting habits: writes in ALL CAPS, one word per bubble, ends every bubble with 😂."}
+    greedy = Sampling(temperature=0.0, top_k=1, repeat_penalty=1.0, max_tokens=12, guidance=1.0)
+    backend = HFBackend.load(base_dir, name="base", sampling=greedy, cards=cards)
+    off, _ = backend.generate_batch(cases)
+    backend.sampling = Sampling(temperature=0.0, top_k=1, repeat_penalty=1.0, max_tokens=12, guidance=3.0)
+    on, _ = backend.generate_batch(cases)
+    assert on[1] != off[1], "guidance left Leo's greedy reply unchanged"
+    assert on[0] == off[0], "Maya has no card: her reply is the unguided one"

@@ -12,6 +12,9 @@ How a reply is made
    generation ends on an end-of-turn/control token, on a line that starts with another
    participant's ``Name:``, on ``max_tokens`` or when the ``stop`` event is set (checked
    between tokens). Newlines in the streamed text separate bubbles.
+4. Persona guidance (:attr:`Sampling.guidance`, :mod:`wachat_tui.chat.guidance`): when the
+   persona has a style card, each token is sampled from the card-conditioned prediction pushed
+   away from the prediction for the same turn without the card.
 
 llama_cpp is imported lazily (inside :class:`ChatEngine`), so importing this module is cheap.
 """
@@ -43,6 +46,10 @@ CHATML_TEMPLATE = (
 )
 
 
+#: The default persona guidance (:attr:`Sampling.guidance`), chosen by ``benchmarks/fidelity_bench.py``.
+GUIDANCE = 1.3
+
+
 @dataclass
 class Sampling:
     """How replies are sampled. The defaults suit short chat messages."""
@@ -59,6 +66,12 @@ class Sampling:
     """>1 discourages repeating recent tokens (1.0 = off)."""
     max_tokens: int = 96
     """Longest reply, in tokens (a few bubbles); also reserved out of the context window."""
+    guidance: float = GUIDANCE
+    """Persona guidance (classifier-free guidance, Sanchez et al. 2023): each token's
+    log-probabilities are pushed away from what the model predicts *without* the persona's style
+    card, ``log p = log p_nocard + guidance · (log p_card − log p_nocard)``. 1.0 = off; above 1
+    the persona's own habits weigh more. Costs a second forward pass per token; does nothing
+    for a persona without a card."""
 
     def validate(self) -> "Sampling":
         if not 0.0 <= self.temperature <= 5.0:
@@ -73,6 +86,8 @@ class Sampling:
             raise ModelError(f"repeat penalty must be between 0.5 and 3, got {self.repeat_penalty}")
         if not 1 <= self.max_tokens <= 4096:
             raise ModelError(f"max tokens must be between 1 and 4096, got {self.max_tokens}")
+        if not 1.0 <= self.guidance <= 3.0:
+            raise ModelError(f"guidance must be between 1 (off) and 3, got {self.guidance}")
         return self
 
 
@@ -94,6 +109,8 @@ class ReplyStats:
     """Seconds from the call to the first sampled token."""
     total_s: float = 0.0
     """Seconds for the whole reply."""
+    guided: bool = False
+    """Whether persona guidance shaped the reply (:attr:`Sampling.guidance`; needs a card)."""
     stop_reason: str = ""
     """"end_of_turn" | "other_speaker" | "max_tokens" | "stopped" (stop event) | "context_full"."""
 
@@ -157,18 +174,21 @@ class ChatEngine:
                              hint="pip install 'wachat-tui[chat]'") from exc
         from .kv_cache import KVCache
 
+        from .guidance import Guide
+
         threads = n_threads or _default_threads()
+        settings = dict(model_path=str(self.model_path), n_ctx=n_ctx, n_threads=threads,
+                        n_threads_batch=threads, n_gpu_layers=n_gpu_layers, verbose=False,
+                        **({"lora_path": str(self.lora_path)} if self.lora_path else {}),
+                        **({"seed": seed} if seed is not None else {}))
         try:
-            self._llm = Llama(
-                model_path=str(self.model_path), n_ctx=n_ctx, n_threads=threads,
-                n_threads_batch=threads, n_gpu_layers=n_gpu_layers, verbose=False,
-                **({"lora_path": str(self.lora_path)} if self.lora_path else {}),
-                **({"seed": seed} if seed is not None else {}),
-            )
+            self._llm = Llama(**settings)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not load {self.model_path.name} (corrupt or unsupported GGUF)",
                              hint="re-run `wachat export`, or pass --model with another .gguf file") from exc
         self._kv = KVCache(self._llm)
+        self._guide = Guide(lambda: Llama(**settings))
+        """The persona guidance's second context (the prompt without the card), made on first use."""
         self.n_ctx = self._llm.n_ctx()
         self.metadata: dict[str, str] = dict(getattr(self._llm, "metadata", {}) or {})
         self.cards: dict[str, str] = dict(cards) if cards is not None else self._metadata_json("wachat.style_cards", dict)
@@ -248,17 +268,23 @@ class ChatEngine:
         own lines, the prompt continues that turn.
         """
         history = list(history)
-        budget = self.n_ctx - (max_tokens or self.sampling.max_tokens)
-
-        def render(start: int) -> tuple[str, list[int]]:
-            messages, continuation = next_turn_messages(history[start:], persona, partners, chat_name,
-                                                        platform=platform, card=self.cards.get(persona),
-                                                        trimmed=start > 0)
-            text = self._render(messages, continuation)
-            return text, self._tokenize(text)
-
-        text, tokens, start = self._window.fit(history, render, self.count_tokens, budget)
+        text, tokens, start = self._fit(history, persona, partners, chat_name, max_tokens, platform)
         return text, tokens, len(merge_turns(history[:start]))
+
+    def _render_turn(self, history: list[ChatLine], start: int, persona: str, partners: Sequence[str],
+                     chat_name: str | None, platform: str, card: str | None) -> tuple[str, list[int]]:
+        messages, continuation = next_turn_messages(history[start:], persona, partners, chat_name,
+                                                    platform=platform, card=card, trimmed=start > 0)
+        text = self._render(messages, continuation)
+        return text, self._tokenize(text)
+
+    def _fit(self, history: list[ChatLine], persona, partners, chat_name, max_tokens, platform):
+        """``(text, tokens, start)``: the prompt of ``history[start:]`` that fits the window."""
+        budget = self.n_ctx - (max_tokens or self.sampling.max_tokens)
+        card = self.cards.get(persona)
+        return self._window.fit(
+            history, lambda start: self._render_turn(history, start, persona, partners, chat_name, platform, card),
+            self.count_tokens, budget)
 
     def render_prompt(self, history: Sequence[ChatLine], persona: str, partners: Sequence[str],
                       *, chat_name: str | None = None, platform: str = "whatsapp") -> str:
@@ -269,6 +295,7 @@ class ChatEngine:
         """Forget the KV cache (the next reply evaluates its whole prompt)."""
         with self._lock:
             self._kv.reset()
+            self._guide.reset()
             self._window.reset()
 
     # -- generation -------------------------------------------------------------------
@@ -304,8 +331,9 @@ class ChatEngine:
         llm = self._llm
         stats = self.last_stats = ReplyStats()
         t0 = time.perf_counter()
-        _, tokens, stats.dropped_turns = self.build_prompt(
-            history, persona, partners, chat_name=chat_name, max_tokens=sampling.max_tokens, platform=platform)
+        history = list(history)
+        _, tokens, start = self._fit(history, persona, partners, chat_name, sampling.max_tokens, platform)
+        stats.dropped_turns = len(merge_turns(history[:start]))
         stats.prompt_tokens = len(tokens)
         keep = min(self._kv.reuse(tokens), len(tokens) - 1)
         stats.reused_tokens = keep
@@ -317,6 +345,15 @@ class ChatEngine:
                 stats.total_s = time.perf_counter() - t0
                 return
             llm.eval(tokens[i: i + self.eval_chunk])
+        processors = None
+        if sampling.guidance != 1.0 and self.cards.get(persona):
+            # the same turn without the persona's card: the unconditional side of the guidance
+            _, plain = self._render_turn(history, start, persona, partners, chat_name, platform, None)
+            self._guide.prepare(plain)
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([self._guide.processor(len(tokens), sampling.guidance)])
+            stats.guided = True
         if self.seed is not None:
             llm.set_seed(reply_seed(self.seed, tokens))
         room = self.n_ctx - len(tokens)
@@ -324,7 +361,8 @@ class ChatEngine:
         filt = ReplyFilter(persona, [p for p in partners if p != persona])
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         gen = llm.generate(tokens, top_k=sampling.top_k, top_p=sampling.top_p, min_p=sampling.min_p,
-                           temp=sampling.temperature, repeat_penalty=sampling.repeat_penalty, reset=True)
+                           temp=sampling.temperature, repeat_penalty=sampling.repeat_penalty, reset=True,
+                           logits_processor=processors)
         reason = "max_tokens" if limit == sampling.max_tokens else "context_full"
         try:
             for token in gen:
@@ -387,6 +425,7 @@ class ChatEngine:
         if llm is not None:
             self._llm = None
             self._kv.clear()
+            self._guide.close()
             llm.close()
 
     def __enter__(self) -> "ChatEngine":

@@ -27,10 +27,19 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (default 0.95)")
     parser.add_argument("--repeat-penalty", type=float, metavar="R", help="default 1.1")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply in tokens (default 96)")
+    add_guidance_argument(parser)
     parser.add_argument("--seed", type=int, metavar="N", help="make replies reproducible")
     parser.add_argument("--n-ctx", type=int, default=2048, metavar="N",
                         help="context window in tokens (default 2048)")
     parser.add_argument("--no-save", action="store_true", help="do not save this conversation")
+
+
+def add_guidance_argument(parser: argparse.ArgumentParser) -> None:
+    from ..chat.engine import GUIDANCE
+
+    parser.add_argument("--guidance", type=float, metavar="G",
+                        help=f"persona guidance: how strongly replies follow the persona's style card, "
+                             f"1 = off, up to 3 (default {GUIDANCE}; twice the compute per token)")
 
 
 def open_project(name: str | None):
@@ -76,7 +85,7 @@ def sampling_from_args(args):
 
     overrides = {
         "temperature": args.temperature, "top_p": args.top_p,
-        "repeat_penalty": args.repeat_penalty, "max_tokens": args.max_tokens,
+        "repeat_penalty": args.repeat_penalty, "max_tokens": args.max_tokens, "guidance": args.guidance,
     }
     return Sampling(**{k: v for k, v in overrides.items() if v is not None}).validate()
 

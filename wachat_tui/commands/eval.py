@@ -12,6 +12,8 @@ HELP = "how closely the model texts like each persona: fine-tuned vs base model 
 
 
 def add_arguments(parser) -> None:
+    from .chat import add_guidance_argument
+
     parser.add_argument("project", help="project name (see `wachat projects`)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--run", help="run id (default: the latest run with an adapter); its newest export is "
@@ -25,6 +27,7 @@ def add_arguments(parser) -> None:
                         help="sample both models at this temperature (default: the chat's, 0.8)")
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (default: the chat's, 0.95)")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply in tokens (default: the chat's, 96)")
+    add_guidance_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON (progress stays on stderr)")
 
 
@@ -65,7 +68,8 @@ def run(args) -> int:
 
     from ..chat.engine import Sampling
 
-    given = {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens}
+    given = {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens,
+             "guidance": args.guidance}
     sampling = replace(Sampling(), **{k: v for k, v in given.items() if v is not None}).validate()
     import os
 

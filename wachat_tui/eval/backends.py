@@ -210,8 +210,8 @@ class HFBackend:
                 ends.append(vocab[token])
         return ends
 
-    def _prompt_ids(self, case: Case) -> list[int]:
-        messages = persona_messages(case, self.cards.get(case.persona))
+    def _prompt_ids(self, case: Case, with_card: bool = True) -> list[int]:
+        messages = persona_messages(case, self.cards.get(case.persona) if with_card else None)
         while True:
             ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
             ids = self.tokenizer(ids, add_special_tokens=False)["input_ids"]
@@ -246,9 +246,15 @@ class HFBackend:
         width = max(len(ids) for ids in prompts)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos[0]
         device = next(self.model.parameters()).device
-        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts], device=device)
-        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=device)
+        input_ids, mask = _left_padded(prompts, pad, device)
         s = self.sampling
+        guidance = {}
+        if s.guidance != 1.0 and any(self.cards.get(case.persona) for case in cases):
+            # persona guidance (chat/guidance.py): the unconditional prompts are the cases without
+            # the card (a case whose persona has none is its own, and comes out unguided)
+            plain, plain_mask = _left_padded([self._prompt_ids(case, with_card=False) for case in cases], pad, device)
+            guidance = dict(guidance_scale=s.guidance, negative_prompt_ids=plain,
+                            negative_prompt_attention_mask=plain_mask)
         was_training = self.model.training
         self.model.eval()
         devices = [torch.cuda.current_device()] if device.type == "cuda" else []
@@ -262,7 +268,7 @@ class HFBackend:
                     temperature=s.temperature if s.temperature > 0 else None,
                     top_p=s.top_p, top_k=s.top_k or None, min_p=s.min_p or None,
                     repetition_penalty=s.repeat_penalty, eos_token_id=self._eos,
-                    pad_token_id=pad, use_cache=True)
+                    pad_token_id=pad, use_cache=True, **guidance)
         finally:
             if was_training:
                 self.model.train()
@@ -277,6 +283,16 @@ class HFBackend:
 
     def close(self) -> None:
         self.model = None
+
+
+def _left_padded(prompts: list[list[int]], pad: int, device):
+    """``(input_ids, attention_mask)`` of token lists padded on the left to the longest."""
+    import torch
+
+    width = max(len(ids) for ids in prompts)
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+    return ids, mask
 
 
 class ReplayBackend:
