@@ -269,7 +269,7 @@ class ChatEngine:
         """
         history = list(history)
         text, tokens, start = self._fit(history, persona, partners, chat_name, max_tokens, platform)
-        return text, tokens, len(merge_turns(history[:start]))
+        return text, tokens, _dropped_turns(history, start)
 
     def _render_turn(self, history: list[ChatLine], start: int, persona: str, partners: Sequence[str],
                      chat_name: str | None, platform: str, card: str | None) -> tuple[str, list[int]]:
@@ -333,7 +333,7 @@ class ChatEngine:
         t0 = time.perf_counter()
         history = list(history)
         _, tokens, start = self._fit(history, persona, partners, chat_name, sampling.max_tokens, platform)
-        stats.dropped_turns = len(merge_turns(history[:start]))
+        stats.dropped_turns = _dropped_turns(history, start)
         stats.prompt_tokens = len(tokens)
         keep = min(self._kv.reuse(tokens), len(tokens) - 1)
         stats.reused_tokens = keep
@@ -439,3 +439,8 @@ class ChatEngine:
             self.close()
         except (TypeError, AttributeError):  # interpreter shutdown: llama_cpp's globals are gone
             pass
+
+
+def _dropped_turns(history: Sequence[ChatLine], start: int) -> int:
+    """How many turns the prompt window left out: those of ``history[:start]``."""
+    return len(merge_turns(history[:start]))

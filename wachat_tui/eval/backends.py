@@ -243,10 +243,10 @@ class HFBackend:
         if not cases:
             return [], []
         prompts = [self._prompt_ids(case) for case in cases]
-        width = max(len(ids) for ids in prompts)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos[0]
         device = next(self.model.parameters()).device
         input_ids, mask = _left_padded(prompts, pad, device)
+        width = input_ids.shape[1]
         s = self.sampling
         guidance = {}
         if s.guidance != 1.0 and any(self.cards.get(case.persona) for case in cases):
