@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from ..display import safe
 from ..errors import WachatError
 from .commands import ActionsProvider
 from .screens.base import PANES, ConfirmScreen
-from .screens.chat import ChatScreen
-from .screens.eval import EvalScreen
-from .screens.export import ExportScreen
-from .screens.import_ import ImportScreen
-from .screens.review import ReviewScreen
-from .screens.train import TrainScreen
-from .screens.welcome import WelcomeScreen
 from .themes import ANSI_DARK, ANSI_LIGHT, DEFAULT_VARIABLES, THEMES
 
 PANE_GROUP = Binding.Group("Panes", compact=True)
+
+
+def _pane(module: str, cls: str) -> Callable[[], Screen]:
+    """A mode's screen factory that imports its module on first visit, so starting the app
+    pays only for the pane it opens on."""
+    def make() -> Screen:
+        return getattr(import_module(f"{__package__}.screens.{module}"), cls)()
+    make.__name__ = cls
+    return make
 
 
 class WachatApp(App[int]):
@@ -39,13 +43,13 @@ class WachatApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     MODES = {
-        "welcome": WelcomeScreen,
-        "import": ImportScreen,
-        "review": ReviewScreen,
-        "train": TrainScreen,
-        "export": ExportScreen,
-        "chat": ChatScreen,
-        "eval": EvalScreen,
+        "welcome": _pane("welcome", "WelcomeScreen"),
+        "import": _pane("import_", "ImportScreen"),
+        "review": _pane("review", "ReviewScreen"),
+        "train": _pane("train", "TrainScreen"),
+        "export": _pane("export", "ExportScreen"),
+        "chat": _pane("chat", "ChatScreen"),
+        "eval": _pane("eval", "EvalScreen"),
     }
     BINDINGS = [
         *(Binding(key, f"pane('{mode}')", label, group=PANE_GROUP, tooltip=f"Show the {label} pane")
