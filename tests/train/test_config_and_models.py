@@ -47,6 +47,13 @@ def test_device_defaults_follow_the_brief():
         TrainConfig.for_device("cpu", rnak=8)
 
 
+@pytest.mark.parametrize("steps", [164, 174, 246, 347])
+def test_a_default_run_evaluates_six_times_and_at_its_last_step(steps):
+    every = TrainConfig.for_device("cpu").validate().resolved_eval_steps(steps)
+    evaluations = list(range(every, steps + 1, every))
+    assert len(evaluations) + (evaluations[-1] != steps) == 6
+
+
 def test_every_config_field_has_a_docstring():
     import ast
     import inspect

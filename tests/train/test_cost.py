@@ -47,7 +47,7 @@ def test_this_machines_recorded_rate_wins_over_the_default():
     fast = estimate_run(cpu(epochs=3), 100, 20_000, 400)
     assert slow.tokens_per_s == 50.0                 # median of this base's runs, the other base ignored
     assert "2 earlier runs" in slow.rate_source
-    evaluations = 75 // 10 + 1                      # every ceil(75 / 8) steps, and the one before training
+    evaluations = 75 // 13 + 1                      # every ceil(75 / 6) steps, and the one before training
     assert slow.seconds == pytest.approx(LOAD_SECONDS + 60_000 / 50 + evaluations * 40.0)   # its evals too
     assert fast.seconds < slow.seconds
     assert "min" in slow.line() and "GB" in slow.line() and "earlier runs" in slow.line()

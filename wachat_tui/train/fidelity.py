@@ -4,7 +4,7 @@ The yardsticks (attribution classifier, copy index …) are fitted and the held-
 ONCE, when the run starts (:class:`~wachat_tui.eval.estimate.FidelityEstimator`, on the run's own
 snapshot of the review pairs); each evaluation then generates those cases' replies with the
 training model in one batch (:class:`~wachat_tui.eval.backends.HFBackend`: the chat's prompt and
-sampling, shorter replies) and scores them. The first replies double as the evaluation's
+sampling without persona guidance, shorter replies) and scores them. The first replies double as the evaluation's
 sample replies, so nothing is generated twice.
 
 The estimate at step 0 is the base model's, and it is the same for every run of a project that
@@ -21,6 +21,16 @@ from typing import Callable
 from ..core.layout import ProjectFiles
 from ..errors import WachatError
 from .config import TrainConfig
+
+ESTIMATE_GUIDANCE = 1.0
+"""The estimate samples without persona guidance (the chat's default is 1.3): guidance generates
+every reply twice (with and without the card), doubling the estimate's cost — ~45 s of each
+~4-minute evaluation interval on a default en_sam_noor run on 2 cores, and 24 guided Gemma replies
+per evaluation on the CPU — while it only has to rank the run's own evaluations. Guided estimates
+also saturate (1.21 at the last four evaluations of a default en_sam_noor run: more replies
+attributed right than the real ones are), where the unguided ones still move. So the estimate
+reads lower than ``wachat eval`` of the same adapter (0.74 unguided vs 1.17 guided on one
+en_sam_noor adapter through transformers); the Train pane says so."""
 
 
 class FidelityProbe:
@@ -65,7 +75,8 @@ class FidelityProbe:
         classes = estimator.yardsticks.attributor.classes
         log(f"fidelity estimate at each evaluation: {len(estimator.cases)} held-out replies of up to "
             f"{config.fidelity_tokens} tokens, classifier over {len(classes)} people")
-        return cls(estimator, Sampling(max_tokens=config.fidelity_tokens), config.seed, cards, project)
+        return cls(estimator, Sampling(max_tokens=config.fidelity_tokens, guidance=ESTIMATE_GUIDANCE),
+                   config.seed, cards, project)
 
     def estimate(self, model, tokenizer, baseline: dict | None = None):
         """Measure ``model`` (the training model, adapter on) now; returns an ``Estimate``.

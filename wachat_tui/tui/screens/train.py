@@ -123,6 +123,9 @@ class TrainScreen(PaneScreen):
                     yield LossChart(id="loss")
                     fidelity = FidelityChart(id="fidelity")
                     fidelity.border_title = "fidelity (est.)"
+                    fidelity.tooltip = ("A quick estimate at each evaluation: 24 held-out replies, sampled without "
+                                        "persona guidance. It ranks this run's evaluations; `wachat eval` (or the "
+                                        "Eval pane) measures the chat as it samples, guided, and usually reads higher.")
                     yield fidelity
                 with VerticalScroll(id="samples", classes="panel") as samples:
                     samples.border_title = "Sample replies · real vs model"
