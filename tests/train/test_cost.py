@@ -8,6 +8,7 @@ import pytest
 from wachat_tui.core.layout import RunRecord
 from wachat_tui.train.config import TrainConfig
 from wachat_tui.train.cost import (
+    DEFAULT_EVAL_SECONDS,
     DEFAULT_TOKENS_PER_S,
     LOAD_SECONDS,
     RecordedRun,
@@ -32,7 +33,7 @@ def test_time_is_tokens_over_the_default_rate_plus_evaluations():
     assert cost.tokens == 60_000                     # 3 epochs of 20k tokens
     rate = DEFAULT_TOKENS_PER_S[SMOL]
     assert cost.tokens_per_s == rate and "no earlier run" in cost.rate_source
-    assert cost.seconds == pytest.approx(LOAD_SECONDS + 60_000 / rate + 1 * 60.0)
+    assert cost.seconds == pytest.approx(LOAD_SECONDS + 60_000 / rate + 1 * DEFAULT_EVAL_SECONDS)
 
 
 def test_max_steps_cover_part_of_an_epoch():

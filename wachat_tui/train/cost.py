@@ -35,8 +35,10 @@ DEFAULT_TOKENS_PER_S = {embedded.DEFAULT.base_name: 150.0, embedded.MULTILINGUAL
 parameters and a 262k vocabulary."""
 FALLBACK_TOKENS_PER_S = 60.0
 """Any other base on the CPU (most are larger than the embedded ones)."""
-DEFAULT_EVAL_SECONDS = 60.0
-"""One evaluation (validation loss on 16 samples + the fidelity estimate's 24 replies) on 2 cores."""
+DEFAULT_EVAL_SECONDS = 30.0
+"""One evaluation (validation loss on 16 samples + the fidelity estimate's 24 unguided replies +
+the checkpoint) on 2 cores: ~35 s measured on a machine training at half FACTS' idle rate (the
+pauses of a default en_sam_noor run, 2026-12-02; ~55 s when the estimate was guided)."""
 LOAD_SECONDS = 40.0
 """Loading the base model and tokenizing the samples, before the first step."""
 
