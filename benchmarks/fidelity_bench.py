@@ -217,13 +217,12 @@ def evaluate(home: Path, project: str, samples: int, state: dict, flags: list[st
 
 def _trained_elsewhere(results: dict, chat: str, train_over: dict, dataset_over: dict) -> dict:
     """The state of an exported run of this (chat, training, dataset), whatever number of cases or
-    sampling it was measured with: measuring it again needs no retraining."""
-    for row in results.values():
-        state = row.get("state") or {}
-        if (row.get("chat"), row.get("train"), row.get("dataset")) == (chat, train_over, dataset_over) \
-                and state.get("exported"):
-            return dict(state)
-    return {}
+    sampling it was measured with: measuring it again needs no retraining. The newest such run
+    (run ids are timestamps): a ``--fresh`` retraining supersedes the runs before it."""
+    states = [dict(row["state"]) for row in results.values()
+              if (row.get("chat"), row.get("train"), row.get("dataset")) == (chat, train_over, dataset_over)
+              and (row.get("state") or {}).get("exported")]
+    return max(states, key=lambda s: str(s.get("run") or ""), default={})
 
 
 def bench_one(chat: str, train_over: dict, dataset_over: dict, samples: int, results: dict, fresh: bool,
