@@ -8,7 +8,7 @@ chat's language, told by the same detector the import uses: Hebrew letters for t
 German stop words (and no English ones) for the German one.
 
 Small scale: a few optimizer steps at a high learning rate, short samples, no fidelity estimate
-(24 guided Gemma replies per evaluation would cost more than the training). That is enough for
+(24 Gemma replies per evaluation would cost more than the training). That is enough for
 LoRA to teach the pretrained Gemma the turn format (it must emit ``<end_of_turn>``, which the
 export checks) — not to sound like anyone.
 """

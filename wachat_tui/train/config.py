@@ -175,7 +175,7 @@ class TrainConfig:
     where one-sample batches already keep a default run near 2.5 GB at no cost in speed)."""
 
     eval_steps: int | None = field(default=None, metadata=flag(metavar="N"))
-    """Evaluate (validation loss, perplexity, sample replies) every N steps (default: EVALUATIONS, 6, times per run)."""
+    """Evaluate (validation loss, perplexity, fidelity estimate, sample replies) every N steps (default: 6 times per run)."""
 
     save_steps: int | None = field(default=None, metadata=flag(metavar="N"))
     """Write a resumable checkpoint every N steps (default: with each evaluation)."""

@@ -123,7 +123,7 @@ class TrainScreen(PaneScreen):
                     yield LossChart(id="loss")
                     fidelity = FidelityChart(id="fidelity")
                     fidelity.border_title = "fidelity (est.)"
-                    fidelity.tooltip = ("A quick estimate at each evaluation: 24 held-out replies, sampled without "
+                    fidelity.tooltip = ("A quick estimate at each evaluation on a few dozen held-out replies, sampled without "
                                         "persona guidance. It ranks this run's evaluations; `wachat eval` (or the "
                                         "Eval pane) measures the chat as it samples, guided, and usually reads higher.")
                     yield fidelity
